@@ -1,0 +1,70 @@
+"""aimu-workbench: one client for every model provider, agents and workflows, and a notebook layer.
+
+    import workbench as wb
+    wb.chat("Hi", model="anthropic:claude-sonnet-4-6")
+    c = wb.client("hf:workbench-tiny", system="You are terse.")
+
+Attributes are imported on first use (PEP 562), so ``import workbench`` loads no SDK,
+no torch and no Jupyter package.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# name -> "module:attribute"
+_LAZY = {
+    # top-level verbs
+    "chat": "workbench.api:chat",
+    "client": "workbench.api:client",
+    "agent": "workbench.api:agent",
+    "image_client": "workbench.api:image_client",
+    "generate_image": "workbench.api:generate_image",
+    "tool": "workbench.tools.decorator:tool",
+    "clear_hf_cache": "workbench.models.local.weights:clear_hf_cache",
+    "clear_llamacpp_cache": "workbench.models.local.weights:clear_llamacpp_cache",
+    "cache_info": "workbench.models.local.weights:cache_info",
+    "save_checkpoint": "workbench.checkpoints:save_checkpoint",
+    "load_checkpoint": "workbench.checkpoints:load_checkpoint",
+    "auto_checkpoint": "workbench.checkpoints:auto_checkpoint",
+    "show": "workbench.notebook.show:show",
+    "show_cache": "workbench.notebook.show:show_cache",
+    "load_ipython_extension": "workbench.notebook.extension:load_ipython_extension",
+    "unload_ipython_extension": "workbench.notebook.extension:unload_ipython_extension",
+    # types
+    "StreamChunk": "workbench.models.chunks:StreamChunk",
+    "Phase": "workbench.models.chunks:Phase",
+    "ModelClient": "workbench.models.client:ModelClient",
+    "BaseModelClient": "workbench.models.client:BaseModelClient",
+    "ModelSpec": "workbench.models.spec:ModelSpec",
+    "Model": "workbench.models.spec:Model",
+    "AnthropicModel": "workbench.models.spec:AnthropicModel",
+    "OpenAIModel": "workbench.models.spec:OpenAIModel",
+    "GeminiModel": "workbench.models.spec:GeminiModel",
+    "OllamaModel": "workbench.models.spec:OllamaModel",
+    "HuggingFaceModel": "workbench.models.spec:HuggingFaceModel",
+    "LlamaCppModel": "workbench.models.spec:LlamaCppModel",
+    "InferenceScheduler": "workbench.models.local.scheduler:InferenceScheduler",
+    "MCPClient": "workbench.tools.mcp:MCPClient",
+    "errors": "workbench.errors",
+    "aio": "workbench.aio",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    value = getattr(module, attr) if attr else module
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_LAZY))
