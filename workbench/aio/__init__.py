@@ -1,0 +1,62 @@
+"""The async surface: the same names as the sync one, awaited.
+
+    from workbench import aio
+    reply = await aio.chat("Hi", model="anthropic:claude-sonnet-4-6")
+    client = aio.client("openai:gpt-4.1")
+    async for chunk in await client.chat("Tell me a story", stream=True):
+        ...
+    agent = aio.Agent(client, "You are helpful.", tools=[fetch])   # async or sync tools
+    await aio.Parallel([a1, a2, a3], aggregator=summarizer).run("task")
+    async_client = aio.client(wb.client("hf:workbench-tiny"))      # shares weights and state
+
+``aio`` holds drivers only: request building, stream parsing, the tool loop and every
+agent and workflow decision are the sync surface's own code, driven with ``await``.
+Differences from the sync surface: ``run``/``chat``/``generate`` are coroutines, streams
+are async iterators, and ``Parallel`` / ``concurrent_tool_calls=True`` use
+``asyncio.TaskGroup`` (a failure cancels the siblings still running; every error is
+raised together in an ``ExceptionGroup``).
+
+Names are imported on first use (PEP 562): ``import workbench.aio`` loads no SDK,
+torch or fastmcp.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "chat": "workbench.aio.model_client:chat",
+    "client": "workbench.aio.model_client:client",
+    "AsyncBaseModelClient": "workbench.aio.model_client:AsyncBaseModelClient",
+    "AsyncModelClient": "workbench.aio.model_client:AsyncModelClient",
+    "AsyncRunner": "workbench.aio.agents:AsyncRunner",
+    "Agent": "workbench.aio.agents:Agent",
+    "SkillAgent": "workbench.aio.agents:SkillAgent",
+    "OrchestratorAgent": "workbench.aio.agents:OrchestratorAgent",
+    "Chain": "workbench.aio.workflows:Chain",
+    "Router": "workbench.aio.workflows:Router",
+    "Parallel": "workbench.aio.workflows:Parallel",
+    "EvaluatorOptimizer": "workbench.aio.workflows:EvaluatorOptimizer",
+    "PlanExecuteEvaluator": "workbench.aio.workflows:PlanExecuteEvaluator",
+    "MCPClient": "workbench.aio.mcp:MCPClient",
+    "save_checkpoint": "workbench.checkpoints:save_checkpoint",
+    "load_checkpoint": "workbench.checkpoints:load_checkpoint",
+    "auto_checkpoint": "workbench.checkpoints:auto_checkpoint",
+    "iterate_in_thread": "workbench.aio.bridge:iterate_in_thread",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'workbench.aio' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_LAZY))
