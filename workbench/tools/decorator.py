@@ -1,6 +1,18 @@
 """@tool: an OpenAI function spec from a function's signature and docstring.
 
-(First version: flat parameters. The tools issue extends the schema to nested types.)
+    @tool
+    def get_weather(city: str, unit: Literal["C", "F"] = "C") -> str:
+        '''The current weather in a city.
+
+        Args:
+            city: The city name, e.g. "Paris".
+            unit: Temperature unit.
+        '''
+
+The decorated function is unchanged and still callable; it gains ``__tool_spec__`` (the
+spec sent to models), ``__tool_is_async__`` (decided now, at decoration time, so the sync
+dispatcher can refuse async tools before running anything) and ``__tool_validate__``
+(checks and coerces a model's arguments, raising ``ArgumentError``).
 """
 
 from __future__ import annotations
@@ -10,25 +22,33 @@ import inspect
 from typing import Any, Callable
 
 from workbench.errors import ToolError
-
-_PRIMITIVES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}
+from workbench.tools.coerce import bind_arguments
+from workbench.tools.schema import parameters_schema, parse_docstring
 
 
 def tool(fn: Callable | None = None, *, name: str | None = None, description: str | None = None):
-    """Mark a function as a tool the model may call."""
+    """Mark a function (plain or ``async def``) as a tool the model may call."""
     if fn is None:
         return lambda f: tool(f, name=name, description=description)
+    if not callable(fn):
+        raise ToolError(f"@tool needs a function, got {type(fn).__name__}.")
+    doc = parse_docstring(inspect.getdoc(fn) or "")
+    tool_name = name or getattr(fn, "__name__", None)
+    if not tool_name or tool_name == "<lambda>":
+        raise ToolError("A tool needs a name: use a def, or pass @tool(name=...).")
     spec = {"type": "function", "function": {
-        "name": name or fn.__name__,
-        "description": description or inspect.getdoc(fn) or "",
-        "parameters": _parameters(fn)}}
+        "name": tool_name,
+        "description": description or doc.summary or tool_name.replace("_", " "),
+        "parameters": parameters_schema(fn, doc.params)}}
     fn.__tool_spec__ = spec
-    fn.__tool_is_async__ = inspect.iscoroutinefunction(fn)
-    fn.__tool_validate__ = functools.partial(_validate, fn)
+    fn.__tool_is_async__ = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None))
+    fn.__tool_validate__ = functools.partial(bind_arguments, fn)
     return fn
 
 
 def ensure_tool(fn: Callable) -> Callable:
+    """``fn`` itself when it is already a tool, else ``fn`` decorated with @tool."""
     if getattr(fn, "__tool_spec__", None) is None:
         if not callable(fn):
             raise ToolError(f"{fn!r} is not callable and cannot be a tool.")
@@ -36,18 +56,5 @@ def ensure_tool(fn: Callable) -> Callable:
     return fn
 
 
-def _parameters(fn: Callable) -> dict[str, Any]:
-    sig = inspect.signature(fn)
-    hints = inspect.get_annotations(fn, eval_str=True)
-    props, required = {}, []
-    for pname, param in sig.parameters.items():
-        props[pname] = {"type": _PRIMITIVES.get(hints.get(pname), "string")}
-        if param.default is inspect.Parameter.empty:
-            required.append(pname)
-    return {"type": "object", "properties": props, "required": required}
-
-
-def _validate(fn: Callable, arguments: Any) -> dict[str, Any]:
-    if not isinstance(arguments, dict):
-        raise ToolError(f"arguments must be a JSON object, got {str(arguments)[:200]!r}")
-    return arguments
+def tool_name(fn: Any) -> str:
+    return ensure_tool(fn).__tool_spec__["function"]["name"]

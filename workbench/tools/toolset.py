@@ -1,15 +1,38 @@
 """ToolSet: the tools one call may use (Python @tool functions and an MCP client), by name.
 
-Python tools win on a name clash with MCP tools. A failure of any kind while running a
-tool becomes an error result that goes back to the model, so the loop can continue.
+Every per-call decision lives in ``prepare(call)``: find the tool, check and coerce the
+arguments, and turn any problem into an error result for the model. Drivers then only
+execute: the sync one calls ``prepared.fn(**prepared.args)`` (``run_sync``), the async one
+awaits it or runs it in a thread. Python tools win on a name clash with MCP tools. A
+failure of any kind while running a tool becomes an error result that goes back to the
+model, so the loop can continue.
 """
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from workbench.errors import ToolError
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """A call ready to execute: ``fn(**args)``; ``is_async`` says whether ``fn`` must be awaited."""
+
+    call: dict[str, Any]
+    fn: Callable[..., Any]
+    args: dict[str, Any]
+    is_async: bool = False
+    source: str = "python"   # "python" | "mcp"
+
+    def finish(self, output: Any) -> dict[str, Any]:
+        return result(self.call, to_text(output))
+
+    def fail(self, exc: BaseException) -> dict[str, Any]:
+        return error_result(self.call, exc)
 
 
 class ToolSet:
@@ -37,30 +60,61 @@ class ToolSet:
     def names(self) -> list[str]:
         return [s["function"]["name"] for s in self.specs()]
 
-    def run_sync(self, call: dict[str, Any]) -> dict[str, Any]:
-        """Run one requested call; never raises for the tool's own failures."""
+    def prepare(self, call: dict[str, Any]) -> "PreparedCall | dict[str, Any]":
+        """The one per-call decision: a PreparedCall to execute, or an error result for the model."""
         name = call.get("name")
         fn = self.python.get(name)
-        if fn is not None and getattr(fn, "__tool_is_async__", False):
-            raise ValueError(
-                f"Tool {name!r} is async; the sync client cannot run it. Use workbench.aio "
-                "(aio.client / aio.Agent), or make the tool a plain def.")
         try:
             if fn is not None:
                 args = fn.__tool_validate__(call.get("arguments"))
-                output = fn(**args)
-            elif any(s["function"]["name"] == name for s in self.mcp_specs()):
-                output = self.mcp_client.call_tool(name, _require_dict(call.get("arguments")))
-            else:
-                raise ToolError(f"No tool named {name!r}. Available tools: {', '.join(self.names()) or 'none'}.")
-        except Exception as exc:  # goes back to the model as something it can fix
-            return result(call, f"Error: {exc}", is_error=True)
-        return result(call, to_text(output))
+                return PreparedCall(call, fn, args, bool(getattr(fn, "__tool_is_async__", False)))
+            if any(s["function"]["name"] == name for s in self.mcp_specs()):
+                args = _require_dict(call.get("arguments"))
+                return PreparedCall(call, _mcp_caller(self.mcp_client, name), {"arguments": args},
+                                    False, "mcp")
+            raise ToolError(f"No tool named {name!r}. Available tools: {', '.join(self.names()) or 'none'}.")
+        except Exception as exc:  # a bad call goes back to the model as something it can fix
+            return error_result(call, exc)
+
+    def run_sync(self, call: dict[str, Any]) -> dict[str, Any]:
+        """Run one requested call; never raises for the tool's own failures.
+
+        An async tool is refused with a ValueError: it is a programming error, not the model's.
+        """
+        prepared = self.prepare(call)
+        if not isinstance(prepared, PreparedCall):
+            return prepared
+        if prepared.is_async:
+            raise ValueError(
+                f"Tool {call.get('name')!r} is async; the sync client cannot run it. Use workbench.aio "
+                "(aio.client / aio.Agent), or make the tool a plain def.")
+        try:
+            output = prepared.fn(**prepared.args)
+        except Exception as exc:
+            return prepared.fail(exc)
+        return prepared.finish(output)
+
+    def run_many_sync(self, calls: list[dict[str, Any]], concurrent: bool = False,
+                      max_workers: int | None = None) -> list[dict[str, Any]]:
+        """Run several calls, in a thread pool when ``concurrent``; results keep the call order."""
+        if not concurrent or len(calls) < 2:
+            return [self.run_sync(c) for c in calls]
+        with ThreadPoolExecutor(max_workers=max_workers or min(8, len(calls))) as pool:
+            return list(pool.map(self.run_sync, calls))
+
+
+def _mcp_caller(mcp_client, name: str) -> Callable[..., Any]:
+    def call_mcp(arguments: dict[str, Any]) -> Any:
+        return mcp_client.call_tool(name, arguments)
+
+    return call_mcp
 
 
 def _require_dict(arguments: Any) -> dict[str, Any]:
     if isinstance(arguments, dict):
         return arguments
+    if arguments in (None, ""):
+        return {}
     raise ToolError(f"Tool arguments must be a JSON object, got {str(arguments)[:200]!r}.")
 
 
@@ -68,9 +122,15 @@ def result(call: dict[str, Any], content: str, is_error: bool = False) -> dict[s
     return {"id": call.get("id"), "name": call.get("name"), "content": content, "is_error": is_error}
 
 
+def error_result(call: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    return result(call, f"Error: {type(exc).__name__}: {exc}", is_error=True)
+
+
 def to_text(output: Any) -> str:
     if isinstance(output, str):
         return output
+    if hasattr(output, "model_dump"):  # pydantic models
+        output = output.model_dump(mode="json")
     try:
         return json.dumps(output, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
