@@ -1,12 +1,13 @@
 """Async tool dispatch: await async tools, run sync ones in ``asyncio.to_thread``.
 
-Which function a call names, how its arguments are validated, how a failure becomes an
-error result for the model, how the output becomes text: all of that is ``ToolSet``'s
-(``prepare`` / ``finish``), shared with the sync client. Only the call itself differs.
+Which function a call names, how its arguments are checked and coerced, how a failure
+becomes an error result for the model, how the output becomes text: all of that is
+``ToolSet.prepare`` / ``PreparedCall.finish`` / ``.fail``, shared with the sync client.
+Only the execution differs.
 
 ``concurrent=True`` runs a round's calls in an ``asyncio.TaskGroup``: a call that raises
 (tool failures do not raise, they go back to the model; a forgotten ``await`` does)
-cancels its siblings and every error surfaces in one ``ExceptionGroup``.
+cancels its siblings, and every error surfaces in one ``ExceptionGroup``.
 """
 
 from __future__ import annotations
@@ -16,12 +17,33 @@ import inspect
 from typing import Any, AsyncIterator
 
 
+class _ListedMCP:
+    """An async MCP client whose tool list was awaited once, seen through the sync interface ToolSet reads."""
+
+    is_async = True
+
+    def __init__(self, client, specs: list[dict[str, Any]]):
+        self.client, self.specs = client, specs
+
+    def get_tools(self) -> list[dict[str, Any]]:
+        return self.specs
+
+    def call_tool(self, name: str, arguments: dict[str, Any]):
+        return self.client.call_tool(name, arguments)  # a coroutine, awaited by run_tool_call
+
+
 async def prepare_toolset(state):
-    """The shared ToolSet for one turn and its specs (an async MCP client's list is awaited here)."""
-    tools = state._tool_set()
+    """The shared ToolSet for one turn and its specs (listing MCP tools is I/O, done here)."""
+    from workbench.models.client import BaseModelClient
+
+    make = getattr(state, "_tool_set", None)  # a plain ChatState (async-only provider) has none
+    tools = make() if make is not None else BaseModelClient._tool_set(state)
     mcp = tools.mcp_client
-    if mcp is not None and inspect.iscoroutinefunction(getattr(mcp, "get_tools", None)):
-        tools.set_mcp_specs(await mcp.get_tools())
+    if mcp is not None:
+        if inspect.iscoroutinefunction(getattr(mcp, "get_tools", None)):
+            tools.mcp_client = _ListedMCP(mcp, await mcp.get_tools())
+        else:  # a sync MCP client blocks while it lists: keep that off the event loop
+            await asyncio.to_thread(tools.specs)
     return tools, tools.specs()
 
 
@@ -39,18 +61,20 @@ async def run_tool_calls(tools, calls: list[dict[str, Any]], concurrent: bool) -
 
 async def run_tool_call(tools, call: dict[str, Any]) -> dict[str, Any]:
     from workbench.aio.model_client import forgot_await
+    from workbench.tools.toolset import PreparedCall
 
     prepared = tools.prepare(call)
-    if prepared.result is not None:  # unknown tool, bad arguments: an error result for the model
-        return prepared.result
+    if not isinstance(prepared, PreparedCall):  # unknown tool, bad arguments: an error result for the model
+        return prepared
+    awaited = prepared.is_async or (prepared.source == "mcp" and getattr(tools.mcp_client, "is_async", False))
     try:
-        if prepared.is_async:
-            output = await prepared.call()
+        if awaited:
+            output = await prepared.fn(**prepared.args)
         else:
-            output = await asyncio.to_thread(prepared.call)
+            output = await asyncio.to_thread(prepared.fn, **prepared.args)
     except Exception as exc:  # the tool's own failure goes back to the model, as in the sync client
-        return tools.error_result(call, exc)
+        return prepared.fail(exc)
     error = forgot_await(output, f"The result of tool {call.get('name')!r}")
     if error is not None:  # a programming error, not something the model can fix
         raise error
-    return tools.finish(call, output)
+    return prepared.finish(output)
