@@ -1,0 +1,121 @@
+"""The sync driver: performs the effects that runner logic yields (see ``effects.py``).
+
+``drive(...)`` is a generator of StreamChunks whose return value is the run's answer, so
+``answer = yield from drive(...)`` nests runs and streams inner chunks live. Parallel
+work runs in a ThreadPoolExecutor; its chunks cross over through a queue as they come.
+"""
+
+from __future__ import annotations
+
+import queue
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generator, Iterator
+
+from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, chat_outcome,
+                                      fire_checkpoint_hooks)
+from workbench.models.chunks import Phase, StreamChunk
+
+_DONE = object()
+
+
+def drive(runner, task: str, images: list | None = None, generate_kwargs: dict | None = None,
+          stream: bool = False, parents: tuple = ()) -> Generator[StreamChunk, None, Any]:
+    stack = parents + (runner,)
+    logic = runner._logic(task, images=images, generate_kwargs=generate_kwargs)
+    value: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                effect = logic.throw(error) if error is not None else logic.send(value)
+            except StopIteration as stop:
+                runner.last_result = stop.value
+                fire_checkpoint_hooks(runner, "finished")
+                return stop.value
+            value, error = None, None
+            try:
+                value = yield from perform(effect, stack, stream)
+            except Exception as exc:
+                error = exc
+    except BaseException:
+        fire_checkpoint_hooks(runner, "failed")
+        raise
+    finally:
+        logic.close()
+
+
+def perform(effect, stack: tuple, stream: bool) -> Generator[StreamChunk, None, Any]:
+    if isinstance(effect, Chat):
+        return (yield from _chat(effect, stream))
+    if isinstance(effect, Run):
+        return (yield from drive(effect.runner, effect.task, effect.images, effect.generate_kwargs,
+                                 stream, stack))
+    if isinstance(effect, RunAll):
+        return (yield from _run_all(effect, stack, stream))
+    if isinstance(effect, Call):
+        return effect.fn(*effect.args, **effect.kwargs)
+    if isinstance(effect, Checkpoint):
+        for runner in stack:
+            fire_checkpoint_hooks(runner, "iteration")
+        return None
+    raise TypeError(f"Runner logic yielded {effect!r}, which is not an effect (see workbench.agents.effects).")
+
+
+def _chat(effect: Chat, stream: bool) -> Generator[StreamChunk, None, Any]:
+    client = effect.client
+    start = len(client.messages)
+    if not stream:
+        text = client.chat(effect.message, generate_kwargs=effect.generate_kwargs, images=effect.images)
+        return chat_outcome(client.messages, start, text)
+    current: list[str] = []
+    text = ""
+    for chunk in client.chat(effect.message, generate_kwargs=effect.generate_kwargs,
+                             images=effect.images, stream=True):
+        if chunk.phase is Phase.TEXT:
+            current.append(chunk.content)
+        elif chunk.phase is Phase.DONE:  # the answer is the text of the last model call
+            text, current = "".join(current), []
+        yield chunk.tagged(effect.agent, effect.iteration)
+    return chat_outcome(client.messages, start, text)
+
+
+def _run_all(effect: RunAll, stack: tuple, stream: bool) -> Generator[StreamChunk, None, list[Outcome]]:
+    if not effect.items:
+        return []
+    chunks: queue.Queue = queue.Queue()
+
+    def work(runner, task):
+        try:
+            inner = drive(runner, task, effect.images, effect.generate_kwargs, stream, stack)
+            while True:
+                try:
+                    chunks.put(next(inner))
+                except StopIteration as stop:
+                    return stop.value
+        finally:
+            chunks.put(_DONE)
+
+    workers = effect.max_workers or min(8, len(effect.items))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-parallel") as pool:
+        futures = [pool.submit(work, runner, task) for runner, task in effect.items]
+        remaining = len(futures)
+        while remaining:
+            item = chunks.get()
+            if item is _DONE:
+                remaining -= 1
+            else:
+                yield item
+    outcomes = []
+    for (runner, _), future in zip(effect.items, futures):
+        exc = future.exception()
+        outcomes.append(Outcome(runner, error=exc) if exc is not None else Outcome(runner, future.result()))
+    return outcomes
+
+
+def run_to_end(chunks: Iterator[StreamChunk]) -> Any:
+    """Exhaust a drive() generator (nothing streams when stream=False) and return its value."""
+    while True:
+        try:
+            next(chunks)
+        except StopIteration as stop:
+            return stop.value
