@@ -1,0 +1,273 @@
+"""CloudClient: one model call over a provider's official SDK, sync (``_turn``) and async (``_aturn``).
+
+Everything that decides something lives in the wire adapter (request, parsing, errors)
+and in RetryPolicy; this module only performs I/O with the SDK's sync or async object,
+so both drivers share every decision. Subclasses name the adapter and the few SDK calls.
+
+Retries happen only before the first event was received: the first event is pulled
+inside the retry loop, and once it is in, a failure is raised as it is (a cut stream
+becomes StreamInterrupted with the partial answer). The SDK's own retries are off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import time
+from typing import Any, AsyncIterator, Iterator
+from urllib.parse import urlparse
+
+from workbench.errors import MissingAPIKeyError, ProviderError
+from workbench.models.chunks import Phase, StreamChunk
+from workbench.models.client import BaseModelClient
+from workbench.models.retry import RetryPolicy, as_policy
+
+_END = object()
+
+
+class _Secret:
+    """An API key that never shows itself in reprs, logs or pickles of the client's __dict__."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | None):
+        self._value = value
+
+    def get(self) -> str | None:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "<secret>" if self._value else "<no key>"
+
+    __str__ = __repr__
+
+    def __reduce__(self):  # a checkpoint or pickle of the client never carries the key
+        return (_Secret, (None,))
+
+
+class CloudClient(BaseModelClient):
+    """Base of the SDK-backed clients. ``api_key``, ``base_url``, ``timeout`` and ``retry`` are common."""
+
+    wire: Any = None                # the adapter module (workbench.models.wire.*)
+    default_host = ""               # named in connection errors when no base URL is set
+
+    def __init__(self, model, *, api_key: str | None = None, base_url: str | None = None,
+                 timeout: float | None = None, retry: "RetryPolicy | int | None" = None, **kwargs: Any):
+        super().__init__(model, **kwargs)
+        info = self.resolved.provider
+        key = api_key or (os.environ.get(info.api_key_env) if info.api_key_env else None)
+        if not key and info.key_required:
+            raise MissingAPIKeyError(info.name, info.api_key_env or "an API key")
+        self._api_key = _Secret(key)
+        self.base_url = (base_url or self.resolved.base_url
+                         or (os.environ.get(info.base_url_env) if info.base_url_env else None) or info.base_url)
+        self.timeout = timeout
+        self.retry = as_policy(retry)
+        self._sdk: Any = None
+        self._async_sdk: Any = None
+
+    @property
+    def host(self) -> str:
+        if self.base_url:
+            parsed = urlparse(self.base_url)
+            return parsed.netloc or self.base_url
+        return self.default_host
+
+    # -- hooks a provider implements ------------------------------------------------------------
+    def _make_sdk(self, asynchronous: bool) -> Any:
+        raise NotImplementedError
+
+    def _request(self, messages, tools, options, stream) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _send(self, sdk: Any, request: dict[str, Any], stream: bool) -> Any:
+        """The SDK call: a response object, or a stream object that iterates events."""
+        raise NotImplementedError
+
+    async def _asend(self, sdk: Any, request: dict[str, Any], stream: bool) -> Any:
+        raise NotImplementedError
+
+    def _parser(self, stream: bool) -> Any:
+        raise NotImplementedError
+
+    def _map_error(self, exc: BaseException, started: bool) -> ProviderError | None:
+        return self.wire.map_error(exc, provider=self.provider, host=self.host, started=started,
+                                   model=self.spec.id)
+
+    # -- SDK objects, created on first use (the SDK is imported only then) -------------------------
+    def sdk(self, asynchronous: bool = False) -> Any:
+        if asynchronous:
+            if self._async_sdk is None:
+                self._async_sdk = self._make_sdk(True)
+            return self._async_sdk
+        if self._sdk is None:
+            self._sdk = self._make_sdk(False)
+        return self._sdk
+
+    # -- the sync driver ------------------------------------------------------------------------
+    def _turn(self, messages, tools, options, stream) -> Iterator[StreamChunk]:
+        request = self._request(messages, tools, options, stream)
+        started = time.perf_counter()
+        handle, first = self._open(request, stream)
+        parser = self._parser(stream)
+        try:
+            event = first
+            try:
+                while event is not _END:
+                    for chunk in parser.feed(event):
+                        yield self._stamp(chunk, started)
+                    event = next(handle, _END) if stream else _END
+                chunks = parser.end()
+            except Exception as exc:
+                error = self._failure(exc, started=True)
+                for chunk in _salvage(parser):
+                    yield chunk
+                if error is exc:
+                    raise
+                raise error from self._cause(exc)
+            for chunk in chunks:
+                yield self._stamp(chunk, started)
+        finally:
+            _close(handle)
+
+    def _open(self, request: dict[str, Any], stream: bool) -> tuple[Any, Any]:
+        """Send with retries until the first event (or the whole response) is in."""
+        failures, waited = 0, 0.0
+        while True:
+            handle = None
+            try:
+                handle = self._send(self.sdk(), request, stream)
+                if not stream:
+                    return None, handle
+                handle = _iterator(handle)
+                return handle, next(handle, _END)
+            except Exception as exc:
+                _close(handle)
+                error = self._failure(exc, started=False)
+                failures += 1
+                wait = self.retry.delay(failures, error, waited)
+                if wait is None:
+                    if error is exc:
+                        raise
+                    raise error from self._cause(exc)
+                time.sleep(wait)
+                waited += wait
+
+    # -- the async driver (workbench.aio calls it) -----------------------------------------------
+    async def _aturn(self, messages, tools, options, stream) -> AsyncIterator[StreamChunk]:
+        request = self._request(messages, tools, options, stream)
+        started = time.perf_counter()
+        handle, first = await self._aopen(request, stream)
+        parser = self._parser(stream)
+        try:
+            event = first
+            try:
+                while event is not _END:
+                    for chunk in parser.feed(event):
+                        yield self._stamp(chunk, started)
+                    event = await _anext(handle) if stream else _END
+                chunks = parser.end()
+            except Exception as exc:
+                error = self._failure(exc, started=True)
+                for chunk in _salvage(parser):
+                    yield chunk
+                if error is exc:
+                    raise
+                raise error from self._cause(exc)
+            for chunk in chunks:
+                yield self._stamp(chunk, started)
+        finally:
+            await _aclose(handle)
+
+    async def _aopen(self, request: dict[str, Any], stream: bool) -> tuple[Any, Any]:
+        failures, waited = 0, 0.0
+        while True:
+            handle = None
+            try:
+                handle = await self._asend(self.sdk(asynchronous=True), request, stream)
+                if not stream:
+                    return None, handle
+                handle = _aiterator(handle)
+                return handle, await _anext(handle)
+            except Exception as exc:
+                await _aclose(handle)
+                error = self._failure(exc, started=False)
+                failures += 1
+                wait = self.retry.delay(failures, error, waited)
+                if wait is None:
+                    if error is exc:
+                        raise
+                    raise error from self._cause(exc)
+                await asyncio.sleep(wait)
+                waited += wait
+
+    # -- shared bookkeeping ------------------------------------------------------------------------
+    def _stamp(self, chunk: StreamChunk, started: float) -> StreamChunk:
+        if chunk.phase is not Phase.DONE:
+            return chunk
+        info = dict(chunk.content)
+        info["elapsed_s"] = time.perf_counter() - started
+        info["model"] = info.get("model") or self.spec.id
+        return StreamChunk(Phase.DONE, info)
+
+    def _failure(self, exc: Exception, started: bool) -> Exception:
+        """Our typed error for ``exc`` (or ``exc`` itself when it is not a provider failure), key-free."""
+        error = self._map_error(exc, started)
+        if error is None:
+            return exc
+        key = self._api_key.get()
+        if key and key in str(error):
+            error.args = (str(error).replace(key, "***"),)
+        return error
+
+    def _cause(self, exc: BaseException) -> BaseException | None:
+        # The SDK's exception is kept for debugging unless it would print the key.
+        key = self._api_key.get()
+        return None if key and key in f"{exc!r} {exc}" else exc
+
+
+def _salvage(parser: Any) -> list[StreamChunk]:
+    try:
+        return list(getattr(parser, "salvage", lambda: [])())
+    except Exception:
+        return []
+
+
+def _iterator(handle: Any) -> Iterator[Any]:
+    return handle if hasattr(handle, "__next__") else iter(handle)
+
+
+def _aiterator(handle: Any) -> Any:
+    return handle if hasattr(handle, "__anext__") else handle.__aiter__()
+
+
+async def _anext(handle: Any) -> Any:
+    try:
+        return await handle.__anext__()
+    except StopAsyncIteration:
+        return _END
+
+
+def _close(handle: Any) -> None:
+    close = getattr(handle, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            pass
+
+
+async def _aclose(handle: Any) -> None:
+    close = getattr(handle, "aclose", None) or getattr(handle, "close", None)
+    if close is None:
+        return
+    try:
+        result = close()
+        if inspect.isawaitable(result):
+            await result
+    except Exception:
+        pass
