@@ -1,0 +1,232 @@
+"""The memory gauge: weight-cache entries with their size per device, device totals, and
+clear buttons (one per entry and one for all).
+
+It refreshes itself: a daemon thread reads the cache and memory figures about once a
+second (only sending when something changed) until the widget is closed, and the cache's
+``subscribe`` callback refreshes it right after every load or clear.
+
+Device figures: CUDA devices through torch.cuda when torch is already imported (the gauge
+never imports torch itself) or NVML when a driver is present; always the process RSS and
+system RAM through psutil.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+_HERE = Path(__file__).parent
+
+
+def _weights():
+    from workbench.models.local import weights
+
+    return weights
+
+
+def _field(entry: Any, name: str, default: Any = None) -> Any:
+    if isinstance(entry, dict):
+        return entry.get(name, default)
+    return getattr(entry, name, default)
+
+
+def entry_rows() -> list[dict[str, Any]]:
+    """The cache entries as plain JSON-able dicts (what the widget shows)."""
+    try:
+        info = _weights().cache_info()
+    except ImportError:
+        return []
+    rows = []
+    for entry in info:
+        by_device = {str(k): int(v) for k, v in (_field(entry, "bytes_by_device") or {}).items()}
+        key = _field(entry, "key", "")
+        rows.append({"key": str(key), "kind": str(getattr(key, "kind", _field(entry, "provider", ""))),
+                     "model_id": str(getattr(key, "model", _field(entry, "model", ""))),
+                     "provider": str(_field(entry, "provider", "")),
+                     "model": str(_field(entry, "model", "")),
+                     "kwargs": {str(k): repr(v) for k, v in (_field(entry, "kwargs") or {}).items()},
+                     "bytes_by_device": by_device,
+                     "bytes": int(_field(entry, "bytes", sum(by_device.values())) or 0),
+                     "load_s": _field(entry, "load_s"), "hits": _field(entry, "hits")})
+    return rows
+
+
+def device_rows() -> list[dict[str, Any]]:
+    """Device totals: CUDA (torch already imported, or NVML with a driver), process RSS, RAM."""
+    rows: list[dict[str, Any]] = []
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            if torch.cuda.is_available():
+                for i in range(torch.cuda.device_count()):
+                    free, total = torch.cuda.mem_get_info(i)
+                    rows.append({"name": f"cuda:{i}", "used": int(total - free), "total": int(total),
+                                 "detail": torch.cuda.get_device_name(i)})
+        except Exception:
+            rows = []
+    if not rows and os.path.exists("/proc/driver/nvidia"):
+        rows = _nvml_rows()
+    try:
+        import psutil
+
+        rss = psutil.Process().memory_info().rss
+        vm = psutil.virtual_memory()
+        rows.append({"name": "process RSS", "used": int(rss), "total": int(vm.total), "detail": "this kernel"})
+        rows.append({"name": "system RAM", "used": int(vm.total - vm.available), "total": int(vm.total),
+                     "detail": "all processes"})
+    except ImportError:
+        pass
+    return rows
+
+
+def _nvml_rows() -> list[dict[str, Any]]:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        rows = []
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(i)
+            mem = pynvml.nvmlDeviceGetMemoryInfo(handle)
+            rows.append({"name": f"cuda:{i}", "used": int(mem.used), "total": int(mem.total), "detail": "NVML"})
+        return rows
+    except Exception:
+        return []
+
+
+def human_bytes(n: float | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def clear_entry(row: dict[str, Any] | None) -> int:
+    """Free one entry (``row`` from entry_rows) or everything (``None``); the bytes freed."""
+    weights = _weights()
+    if row is None:
+        return int(weights.clear_hf_cache() or 0) + int(weights.clear_llamacpp_cache() or 0)
+    cache = getattr(weights, "CACHE", None)
+    if cache is not None:  # exactly this kind and model id, not every family member
+        return int(cache.clear((row["kind"],), row["model_id"]) or 0)
+    clear = weights.clear_llamacpp_cache if "llama" in row["kind"] else weights.clear_hf_cache
+    return int(clear(row["model_id"]) or 0)
+
+
+class MemoryGauge(anywidget.AnyWidget):
+    _esm = _HERE / "gauge.js"
+    _css = _HERE / "gauge.css"
+    entries = traitlets.List([]).tag(sync=True)
+    devices = traitlets.List([]).tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, refresh_s: float = 1.0, *, autostart: bool = True, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.refresh_s = refresh_s
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.refresh()
+        self.on_msg(self._on_frontend_message)
+        self._subscribed = self._subscribe()
+        if autostart:
+            self.start()
+
+    # -- refreshing -------------------------------------------------------------------------
+    def refresh(self, *_args: Any, **_kwargs: Any) -> None:
+        entries, devices = entry_rows(), device_rows()
+        with self._lock:
+            if entries != self.entries:
+                self.entries = entries
+            if devices != self.devices:
+                self.devices = devices
+
+    def start(self) -> None:
+        if self.thread is None or not self.thread.is_alive():
+            self._stop.clear()
+            self.thread = threading.Thread(target=self._run, name="workbench-memory-gauge", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.refresh_s):
+            if getattr(self, "comm", None) is None:   # closed from anywhere: stop polling
+                return
+            try:
+                self.refresh()
+            except Exception:
+                pass  # a failed read must not kill the gauge; the next tick tries again
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def close(self) -> None:
+        self.stop()
+        if self._subscribed:
+            try:
+                _weights().unsubscribe(self.refresh)
+            except Exception:
+                pass
+            self._subscribed = False
+        super().close()
+
+    def _subscribe(self) -> bool:
+        try:
+            _weights().subscribe(self.refresh)
+        except (ImportError, AttributeError):
+            return False
+        return True
+
+    # -- the buttons ------------------------------------------------------------------------
+    def clear(self, key: str | None = None) -> int:
+        """Clear one entry by its key (or all with None); refreshes and returns bytes freed."""
+        if key is None:
+            freed = clear_entry(None)
+        else:
+            row = next((r for r in self.entries if r["key"] == key), None)
+            if row is None:
+                self.message = f"No cache entry {key!r} (already cleared?)."
+                return 0
+            freed = clear_entry(row)
+        self.refresh()
+        self.message = f"Freed {human_bytes(freed)}."
+        return freed
+
+    def _on_frontend_message(self, _widget, content: dict[str, Any], _buffers) -> None:
+        if not isinstance(content, dict):
+            return
+        try:
+            if content.get("type") == "clear":
+                self.clear(str(content.get("key")))
+            elif content.get("type") == "clear_all":
+                self.clear(None)
+        except Exception as exc:
+            self.message = f"Could not clear: {type(exc).__name__}: {exc}"
+
+    # -- text ---------------------------------------------------------------------------------
+    def text(self) -> str:
+        lines = ["Weight cache:" if self.entries else "Weight cache: empty"]
+        for row in self.entries:
+            per = ", ".join(f"{d} {human_bytes(b)}" for d, b in row["bytes_by_device"].items())
+            lines.append(f"  {row['provider']}:{row['model']}  {human_bytes(row['bytes'])}  ({per})")
+        for dev in self.devices:
+            lines.append(f"  {dev['name']}: {human_bytes(dev['used'])} / {human_bytes(dev['total'])}")
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, **kwargs: Any):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if isinstance(data, dict):
+            data["text/plain"] = self.text()
+        return bundle

@@ -1,0 +1,216 @@
+"""``wb.show(stream)``: consume a chunk stream into a live view and return the answer.
+
+    answer = wb.show(client.chat("Explain attention", stream=True))
+    wb.show(agent.run("Plan a trip", stream=True))      # one lane per agent
+
+In a Jupyter kernel the stream view widget shows it live; in a terminal (or with
+``widget=False``) the text is printed as it comes. Either way the final output carries
+text/html, text/markdown and text/plain, so saved notebooks and nbconvert show it.
+
+The return value is a ``ShowResult``: a ``str`` (the final answer) with ``thinking``,
+``usage``, ``elapsed_s``, ``status``, ``checkpoint`` and ``metadata`` attached. Its repr is
+one short line, because the answer is already on screen above it.
+
+Runs that belong to a client or runner (found from the stream, or passed as ``runner=``)
+checkpoint after each model turn into ``.workbench/checkpoints/``; when the run fails or is
+interrupted the output says what was saved, the next cell is pre-filled with the code that
+restores and resumes it, and the error is raised again (``raise_errors=False`` returns
+the partial result instead).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Iterable
+
+from workbench.models.chunks import Phase, StreamChunk
+
+
+class ShowResult(str):
+    """The final answer text, with what else the run produced."""
+
+    thinking: str
+    usage: dict
+    elapsed_s: float
+    status: str
+    error: str
+    checkpoint: dict | None
+    metadata: dict
+    state: dict
+
+    def __new__(cls, text: str, **attrs: Any) -> "ShowResult":
+        self = super().__new__(cls, text)
+        for key, value in attrs.items():
+            setattr(self, key, value)
+        return self
+
+    @property
+    def text(self) -> str:
+        return str.__str__(self)
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython: no second copy of the answer
+        printer.text(self._summary())
+
+    def __repr__(self) -> str:
+        return self._summary()
+
+    def _summary(self) -> str:
+        tokens = (self.usage or {}).get("output_tokens")
+        bits = [f"{len(self)} chars"] + ([f"{tokens} tokens"] if tokens else []) + [f"{self.elapsed_s:.2f} s"]
+        if self.status != "done":
+            bits.append(self.status)
+        return f"<ShowResult {', '.join(bits)}; str(result) is the answer>"
+
+
+def has_frontend() -> bool:
+    """True inside a Jupyter kernel (widgets can be shown); False in a terminal or script."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def find_runner(stream: Any, depth: int = 6) -> Any:
+    """The client or runner a generator stream belongs to (its ``self``), if any."""
+    from workbench.models.client import BaseModelClient
+
+    seen = 0
+    todo = [stream]
+    while todo and seen < 32:
+        gen = todo.pop(0)
+        seen += 1
+        frame = getattr(gen, "gi_frame", None) or getattr(gen, "ag_frame", None)
+        if frame is None:
+            continue
+        owner = frame.f_locals.get("self")
+        if owner is not None and (isinstance(owner, BaseModelClient) or
+                                  (callable(getattr(owner, "checkpoint", None)) and hasattr(owner, "restore"))):
+            return owner
+        if depth > 0:
+            inner = [getattr(gen, "gi_yieldfrom", None)] + [v for v in frame.f_locals.values() if inspect.isgenerator(v)]
+            todo.extend(v for v in inner if v is not None)
+    return None
+
+
+def _label(runner: Any) -> str:
+    for attr in ("model_string", "name"):
+        value = getattr(runner, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    client = getattr(runner, "model_client", None) or getattr(runner, "client", None)
+    return getattr(client, "model_string", "") or type(runner).__name__
+
+
+def show(stream: Iterable[StreamChunk], *, model: str | None = None, runner: Any = None,
+         widget: bool | None = None, checkpoint: bool = True, raise_errors: bool = True,
+         resume_code: str | None = None, metadata: dict | None = None,
+         checkpoint_path=None, render: str = "markdown") -> ShowResult:
+    """Show a chunk stream live and return the final answer (see the module docstring)."""
+    from IPython.display import display
+
+    from workbench.notebook import checkpoint_cells as cells
+
+    if isinstance(stream, str):
+        raise TypeError("show() takes a chunk stream, e.g. wb.show(client.chat('Hi', stream=True)); "
+                        "got a str (did you forget stream=True?)")
+    runner = runner if runner is not None else find_runner(stream)
+    label = model or (_label(runner) if runner is not None else "")
+    use_widget = has_frontend() if widget is None else widget
+    if use_widget:
+        from workbench.notebook.stream_view import StreamView
+
+        view = StreamView(label, render=render)
+        handle = display(view, display_id=True)
+    else:
+        from workbench.notebook.stream_view import TerminalView
+
+        view, handle = TerminalView(label), None
+    saver = cells.RunCheckpoints(runner, label, path=checkpoint_path) \
+        if (checkpoint and runner is not None) else None
+
+    status, error, failure = "done", "", None
+    try:
+        for chunk in stream:
+            view.feed(chunk)
+            if saver is not None and chunk.phase is Phase.DONE:
+                saver.save()
+    except KeyboardInterrupt as exc:
+        status, error, failure = "interrupted", "interrupted by the user", exc
+    except Exception as exc:
+        status, error, failure = "error", f"{type(exc).__name__}: {exc}", exc
+    finally:
+        close = getattr(stream, "close", None)
+        if callable(close):  # lets the client record the failure before we checkpoint
+            try:
+                close()
+            except Exception:
+                pass
+
+    note = None
+    if failure is not None and saver is not None and saver.save():
+        if resume_code is None:
+            var = cells.runner_variable(runner, _user_namespace())
+            resume_code = cells.resume_code_for_runner(var or "runner", saver.path, is_client=_is_client(runner))
+        offered = cells.offer_next_cell(resume_code)
+        note = {"path": cells.display_path(saver.path), "resume_code": resume_code if offered else None}
+    elif failure is None and saver is not None:
+        saver.save()
+    view.finish(status, error, checkpoint=note)
+
+    state = view.stream.snapshot()
+    meta = {"model": state["footer"]["model"], "usage": dict(view.stream.usage),
+            "elapsed_s": state["footer"]["elapsed_s"], "tokens_per_s": state["footer"]["tokens_per_s"],
+            "status": status, **(metadata or {})}
+    if note:
+        meta["checkpoint"] = note["path"]
+    data, _ = view.bundle()
+    if handle is not None:
+        handle.update(data, metadata={"workbench": meta}, raw=True)
+    if note and not use_widget:
+        print(f"Saved checkpoint {note['path']}." +
+              (" The next cell restores and resumes it." if note["resume_code"] else ""))
+    result = ShowResult(view.stream.answer, thinking=view.stream.thinking, usage=dict(view.stream.usage),
+                        elapsed_s=view.stream.elapsed_s, status=status, error=error, checkpoint=note,
+                        metadata=meta, state=state)
+    if failure is not None and raise_errors:
+        try:
+            failure.shown = result
+        except AttributeError:
+            pass
+        raise failure
+    return result
+
+
+def _is_client(runner: Any) -> bool:
+    from workbench.models.client import BaseModelClient
+
+    return isinstance(runner, BaseModelClient)
+
+
+def _user_namespace() -> dict[str, Any]:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return {}
+    shell = get_ipython()
+    return shell.user_ns if shell is not None else {}
+
+
+def show_cache(*, refresh_s: float = 1.0) -> None:
+    """Display the memory gauge: every weight-cache entry, device totals and clear buttons.
+
+    Returns nothing (the gauge is on screen; a returned widget would be displayed twice as
+    the cell's value). ``workbench.notebook.gauge.MemoryGauge`` is the widget itself.
+    """
+    from IPython.display import display
+
+    from workbench.notebook.gauge import MemoryGauge
+
+    gauge = MemoryGauge(refresh_s=refresh_s)
+    if has_frontend():
+        display(gauge)
+    else:
+        print(gauge.text())
+        gauge.close()

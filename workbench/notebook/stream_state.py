@@ -1,0 +1,174 @@
+"""What a stream view shows, accumulated from StreamChunks (pure: no widgets, no I/O).
+
+``StreamState.feed(chunk)`` updates the lanes and returns the operations to send to the
+browser (see ``coalesce.py``). ``snapshot()`` is the full state: the widget's final
+traitlet, the resync answer and the source of the static HTML / Markdown fallback.
+
+One lane per agent (``chunk.agent``; "" for a plain client), so an orchestrator or a
+workflow shows each worker apart. A tool call is *requested* when the model asks for it,
+*running* once that model turn is done (the client runs tools after the turn), and
+*done* / *error* when its result arrives.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from workbench.models.chunks import Phase, StreamChunk
+
+RESULT_PREVIEW_CHARS = 4000  # a tool result beyond this is cut in the view (never in history)
+
+
+@dataclass
+class Lane:
+    name: str
+    thinking: str = ""
+    text: str = ""
+    answer: str = ""            # the text of the lane's latest model turn
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    turns: int = 0
+    in_turn_text: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "thinking": self.thinking, "text": self.text,
+                "tools": [dict(t) for t in self.tools], "turns": self.turns}
+
+
+class StreamState:
+    """Lanes, tool timeline and footer figures of one streamed run."""
+
+    def __init__(self, model: str | None = None, clock: Callable[[], float] = time.monotonic,
+                 render: str = "markdown"):
+        self.clock = clock
+        self.render = render             # how the answer is drawn: "text" as typed, else Markdown
+        self.started = clock()
+        self.model = model or ""
+        self.lanes: dict[str, Lane] = {}
+        self.usage: dict[str, int] = {}
+        self.status = "streaming"      # streaming | done | error | interrupted
+        self.error = ""
+        self.checkpoint: dict[str, Any] | None = None
+        self.ended: float | None = None
+        self.delta_count = 0           # text+thinking deltas: the token estimate when no usage comes
+        self.last_lane = ""
+
+    # -- feeding ----------------------------------------------------------------------------
+    def lane(self, name: str | None) -> Lane:
+        key = name or ""
+        if key not in self.lanes:
+            self.lanes[key] = Lane(key)
+        return self.lanes[key]
+
+    def feed(self, chunk: StreamChunk) -> list[dict[str, Any]]:
+        lane = self.lane(chunk.agent)
+        self.last_lane = lane.name
+        phase = chunk.phase
+        if phase is Phase.TEXT or phase is Phase.THINKING:
+            return self._delta(lane, phase, chunk.content or "")
+        if phase is Phase.TOOL_CALL:
+            return [self._tool_call(lane, chunk.content or {})]
+        if phase is Phase.TOOL_RESULT:
+            return self._tool_result(lane, chunk.content or {})
+        if phase is Phase.DONE:
+            return self._done(lane, chunk.content or {})
+        if phase is Phase.IMAGE_PROGRESS:
+            info = chunk.content or {}
+            return [{"lane": lane.name, "field": "progress",
+                     "progress": {"step": info.get("step"), "total": info.get("total")}}]
+        return []
+
+    def _delta(self, lane: Lane, phase: Phase, text: str) -> list[dict[str, Any]]:
+        if not isinstance(text, str) or not text:
+            return []
+        self.delta_count += 1
+        if phase is Phase.THINKING:
+            lane.thinking += text
+            return [{"lane": lane.name, "field": "thinking", "append": text}]
+        if not lane.in_turn_text:
+            lane.in_turn_text = True
+            lane.answer = ""
+            if lane.text:                      # a later model turn of the same lane
+                text = "\n\n" + text
+                lane.answer = text[2:]
+                lane.text += text
+                return [{"lane": lane.name, "field": "text", "append": text}]
+        lane.answer += text
+        lane.text += text
+        return [{"lane": lane.name, "field": "text", "append": text}]
+
+    def _tool_call(self, lane: Lane, call: dict[str, Any]) -> dict[str, Any]:
+        entry = {"id": str(call.get("id") or f"call-{len(lane.tools) + 1}"), "name": str(call.get("name", "?")),
+                 "arguments": call.get("arguments"), "status": "requested", "result": None, "is_error": False}
+        lane.tools.append(entry)
+        return {"lane": lane.name, "field": "tool", "tool": dict(entry)}
+
+    def _tool_result(self, lane: Lane, result: dict[str, Any]) -> list[dict[str, Any]]:
+        call_id = str(result.get("id") or "")
+        entry = next((t for t in lane.tools if t["id"] == call_id), None)
+        if entry is None:  # a result whose call we never saw (e.g. a lane started mid-run)
+            self._tool_call(lane, {"id": call_id, "name": result.get("name", "?")})
+            entry = lane.tools[-1]
+        content = result.get("content")
+        content = content if isinstance(content, str) else repr(content)
+        if len(content) > RESULT_PREVIEW_CHARS:
+            content = content[:RESULT_PREVIEW_CHARS] + f"… ({len(content)} characters)"
+        entry.update(status="error" if result.get("is_error") else "done", result=content,
+                     is_error=bool(result.get("is_error")))
+        return [{"lane": lane.name, "field": "tool", "tool": dict(entry)}]
+
+    def _done(self, lane: Lane, info: dict[str, Any]) -> list[dict[str, Any]]:
+        lane.turns += 1
+        lane.in_turn_text = False
+        for key, value in (info.get("usage") or {}).items():
+            if isinstance(value, int):
+                self.usage[key] = self.usage.get(key, 0) + value
+        if info.get("model") and not self.model:
+            self.model = str(info["model"])
+        ops = []
+        for entry in lane.tools:
+            if entry["status"] == "requested":
+                entry["status"] = "running"
+                ops.append({"lane": lane.name, "field": "tool", "tool": dict(entry)})
+        ops.append({"lane": "", "field": "meta", "footer": self.footer()})
+        return ops
+
+    # -- ending -----------------------------------------------------------------------------
+    def finish(self, status: str = "done", error: str = "") -> None:
+        self.status = status
+        self.error = error
+        self.ended = self.clock()
+
+    # -- reading ----------------------------------------------------------------------------
+    @property
+    def elapsed_s(self) -> float:
+        end = self.ended if self.ended is not None else self.clock()
+        return max(0.0, end - self.started)
+
+    @property
+    def output_tokens(self) -> int:
+        return self.usage.get("output_tokens") or self.delta_count
+
+    @property
+    def answer(self) -> str:
+        """The final answer: the latest model turn of the lane that spoke last."""
+        lane = self.lanes.get(self.last_lane)
+        return lane.answer if lane is not None else ""
+
+    @property
+    def thinking(self) -> str:
+        return "\n\n".join(l.thinking for l in self.lanes.values() if l.thinking)
+
+    def footer(self) -> dict[str, Any]:
+        elapsed = self.elapsed_s
+        out = self.output_tokens
+        return {"model": self.model, "input_tokens": self.usage.get("input_tokens"),
+                "output_tokens": out, "estimated": "output_tokens" not in self.usage,
+                "elapsed_s": round(elapsed, 3), "tokens_per_s": round(out / elapsed, 1) if elapsed > 0 else None,
+                "status": self.status, "error": self.error}
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"status": self.status, "model": self.model, "error": self.error, "render": self.render,
+                "lanes": [lane.as_dict() for lane in self.lanes.values()],
+                "footer": self.footer(), "checkpoint": self.checkpoint}
