@@ -1,0 +1,70 @@
+"""OrchestratorAgent: an agent whose tools are other runners (workers).
+
+    orchestrator = OrchestratorAgent.assemble(
+        wb.client("anthropic:claude-sonnet-4-6"), "Split the work between your workers.",
+        workers=[researcher, writer])
+    orchestrator.run("Write a brief on X")
+
+Each worker becomes a tool named after it (``researcher(task: str)``) whose description
+is the worker's system message; calling it runs the worker and returns its answer. With
+``concurrent_tool_calls=True`` several workers requested in one turn run at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from workbench.agents.agent import Agent
+from workbench.agents.runner import Runner, merged_messages, restore_sub, unique_names
+
+
+def worker_tool(worker: Runner) -> Callable[..., str]:
+    """A @tool that delegates a task to ``worker``."""
+    from workbench.tools.decorator import tool
+
+    def delegate(task: str) -> str:
+        return worker.run(task)
+
+    role = getattr(worker, "system_message", None) or f"the {type(worker).__name__} {worker.name!r}"
+    name = re.sub(r"\W+", "_", worker.name).strip("_") or "worker"
+    description = (f"Delegate a task to the worker {worker.name!r} ({role[:300]}). "
+                   "Give it a complete, self-contained task; it returns its answer.")
+    delegate.__annotations__ = {"task": str, "return": str}
+    delegate.__doc__ = f"{description}\n\nArgs:\n    task: The task for this worker, with all the context it needs."
+    return tool(delegate, name=name, description=description)
+
+
+@dataclass(eq=False)
+class OrchestratorAgent(Agent):
+    workers: list[Runner] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        unique_names(self.workers, "An orchestrator's workers")
+        self.tools = list(self.tools) + [worker_tool(w) for w in self.workers]
+        super().__post_init__()
+        if self.name == "agent":
+            self.name = "orchestrator"
+        unique_names([self] + list(self.workers), "An orchestrator and its workers")
+
+    @classmethod
+    def assemble(cls, model_client, system_message: str, *, workers: list[Runner], name: str = "orchestrator",
+                 concurrent_tool_calls: bool = True, **kwargs: Any) -> "OrchestratorAgent":
+        """A ready-to-run orchestrator over ``workers`` (no subclass needed)."""
+        return cls(model_client, system_message=system_message, name=name, workers=list(workers),
+                   concurrent_tool_calls=concurrent_tool_calls, **kwargs)
+
+    def sub_runners(self) -> list[Runner]:
+        return list(self.workers)
+
+    @property
+    def messages(self) -> dict[str, list[dict[str, Any]]]:
+        return {self.name: self.model_client.messages, **merged_messages(self.workers)}
+
+    def _restore_state(self, state: dict[str, Any]) -> None:
+        saved = state["messages"]
+        super()._restore_state({**state, "messages": {self.name: saved[self.name]}}
+                               if self.name in saved else state)
+        for worker in self.workers:
+            restore_sub(worker, saved)

@@ -1,0 +1,203 @@
+"""Checkpoints: save the live state of a runner (or a client), load it, resume from it.
+
+    wb.save_checkpoint(agent, "run.json")              # any time, also right after a failure
+    agent.restore(wb.load_checkpoint("run.json"))      # the next run() keeps this history
+    with wb.auto_checkpoint(chain, "run.json"):        # saved after every completed step
+        chain.run(task)
+
+A checkpoint is a JSON object: ``type`` (the runner class, or ``"client"``), ``name``,
+``version``, ``messages`` (for a runner: ``{runner name: history}``; for a client: its
+history list, which ``client.restore`` accepts as is), ``position`` (step, round, partial
+outputs) and ``saved_at``. Writes are atomic: a temporary file in the same folder, flushed
+and fsynced, then ``os.replace``d over the target, so a crash mid-write leaves the
+previous checkpoint whole. Secrets never reach the file: API keys of every client
+involved (and of the providers' environment variables) are redacted from the text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from workbench.errors import CheckpointError
+
+CHECKPOINT_VERSION = 1
+REDACTED = "[REDACTED]"
+_SECRET_KEYS = ("api_key", "apikey", "authorization", "secret", "password", "access_token")
+
+
+def checkpoint_state(obj: Any) -> dict[str, Any]:
+    """The checkpoint dict of a Runner or a BaseModelClient."""
+    from workbench.agents.runner import Runner
+    from workbench.models.client import BaseModelClient
+
+    if isinstance(obj, Runner):
+        state = obj.checkpoint()
+    elif isinstance(obj, BaseModelClient):
+        state = {"type": "client", "name": obj.model_string, "version": CHECKPOINT_VERSION,
+                 "model": obj.model_string, "system_message": obj.system_message,
+                 "messages": [dict(m) for m in obj.messages], "position": {}}
+    elif isinstance(obj, dict) and "type" in obj and "messages" in obj:
+        state = dict(obj)
+    else:
+        raise TypeError(f"save_checkpoint() takes a Runner (Agent, Chain, ...) or a model client, "
+                        f"got {type(obj).__name__}.")
+    state["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return state
+
+
+def _secrets(obj: Any) -> list[str]:
+    """Credential strings that must not appear in a checkpoint of ``obj``."""
+    from workbench.models.registry import PROVIDERS
+
+    found: set[str] = set()
+    clients = obj.clients() if hasattr(obj, "clients") else [obj]
+    for client in clients:
+        for holder in (client, getattr(client, "_client", None), getattr(client, "client", None),
+                       getattr(client, "_sdk", None)):
+            for attr in ("api_key", "_api_key", "key"):
+                value = getattr(holder, attr, None) if holder is not None else None
+                if isinstance(value, str) and len(value) >= 6:
+                    found.add(value)
+    for info in PROVIDERS.values():
+        value = os.environ.get(info.api_key_env or "")
+        if value and len(value) >= 6:
+            found.add(value)
+    return sorted(found, key=len, reverse=True)
+
+
+def _scrub_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (REDACTED if isinstance(k, str) and any(s in k.lower() for s in _SECRET_KEYS)
+                    and isinstance(v, str) else _scrub_keys(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_keys(v) for v in value]
+    return value
+
+
+def _not_json(value: Any) -> Any:
+    raise CheckpointError(f"Cannot save {type(value).__name__} in a checkpoint: only JSON data "
+                          "(str, numbers, lists, dicts) can be saved. Keep other objects out of messages.")
+
+
+def save_checkpoint(runner_or_client: Any, path: str | os.PathLike) -> Path:
+    """Write the live state of a runner or client to ``path`` atomically; returns the path."""
+    state = _scrub_keys(checkpoint_state(runner_or_client))
+    secrets = _secrets(runner_or_client)
+    target = Path(path).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            if secrets:  # redact in the text, wherever a key may have slipped in
+                text = json.dumps(state, ensure_ascii=False, indent=1, default=_not_json)
+                for secret in secrets:
+                    text = text.replace(secret, REDACTED)
+                f.write(text)
+            else:
+                json.dump(state, f, ensure_ascii=False, indent=1, default=_not_json)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(target.parent)
+    return target
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename itself is durable only once the directory entry is flushed (POSIX).
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The checkpoint at ``path`` as a dict; CheckpointError naming the path when it is unusable."""
+    target = Path(path).expanduser()
+    try:
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CheckpointError(f"No checkpoint at {str(target)!r}: check the path "
+                              "(save_checkpoint(runner, path) writes one).") from None
+    except OSError as exc:
+        raise CheckpointError(f"Cannot read the checkpoint {str(target)!r}: {exc}.") from None
+    try:
+        state = json.loads(text)
+    except ValueError as exc:
+        raise CheckpointError(f"The checkpoint {str(target)!r} is corrupt (not valid JSON: {exc}); restore an "
+                              "earlier copy or start the run fresh.") from None
+    if not isinstance(state, dict) or "type" not in state or "messages" not in state:
+        raise CheckpointError(f"{str(target)!r} is not a workbench checkpoint (no 'type' and 'messages').")
+    if int(state.get("version", 1)) > CHECKPOINT_VERSION:
+        raise CheckpointError(f"The checkpoint {str(target)!r} has version {state['version']}, newer than this "
+                              f"library reads ({CHECKPOINT_VERSION}); upgrade aimu-workbench.")
+    return state
+
+
+class AutoCheckpoint:
+    """Saves ``runner`` to ``path`` after every completed iteration or step, and when a run
+    ends or fails. Attached on creation; ``detach()`` (or leaving the ``with`` block) stops it."""
+
+    def __init__(self, runner: Any, path: str | os.PathLike, *, on_finish: bool = True):
+        from workbench.agents.runner import Runner
+
+        if not isinstance(runner, Runner):
+            raise TypeError(f"auto_checkpoint() takes a Runner (Agent, Chain, ...), got {type(runner).__name__}; "
+                            "for a client call save_checkpoint(client, path) after each chat.")
+        self.runner = runner
+        self.path = Path(path).expanduser()
+        self.on_finish = on_finish
+        self.saves = 0
+        runner._checkpoint_hooks.append(self)
+
+    def __call__(self, runner: Any, event: str) -> None:
+        if event == "finished" and not self.on_finish:
+            return
+        save_checkpoint(self.runner, self.path)  # the whole top-level runner, whoever fired
+        self.saves += 1
+
+    def detach(self) -> None:
+        hooks = self.runner._checkpoint_hooks
+        if self in hooks:
+            hooks.remove(self)
+
+    def __enter__(self) -> "AutoCheckpoint":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.detach()
+
+    def __repr__(self) -> str:
+        return f"<AutoCheckpoint {self.runner.name!r} -> {str(self.path)!r} saves={self.saves}>"
+
+
+def auto_checkpoint(runner: Any, path: str | os.PathLike, *, on_finish: bool = True) -> AutoCheckpoint:
+    """Save the live state of ``runner`` to ``path`` after every completed iteration of its runs."""
+    return AutoCheckpoint(runner, path, on_finish=on_finish)
+
+
+@contextmanager
+def checkpoint_on_failure(runner_or_client: Any, path: str | os.PathLike) -> Iterator[None]:
+    """``with checkpoint_on_failure(agent, p): agent.run(...)``: save the live state if the block fails."""
+    try:
+        yield
+    except BaseException:
+        save_checkpoint(runner_or_client, path)
+        raise
