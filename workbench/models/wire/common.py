@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
+import uuid
 from typing import Any, Iterable, Iterator
 
 from workbench.errors import (AuthenticationError, BadRequestError, ConnectionFailed, ContextOverflowError,
@@ -70,12 +71,13 @@ class ToolCallAccumulator:
         elif arguments:
             call["arguments"] += arguments
 
-    def __bool__(self) -> bool:
-        return bool(self._calls)
+    def __len__(self) -> int:
+        return len(self._calls)
 
     def chunks(self) -> Iterator[StreamChunk]:
-        for n, call in enumerate(self._calls.values()):
-            yield tool_call_chunk(call["id"] or f"call_{n}", call["name"], call["arguments"])
+        for call in self._calls.values():
+            # Ollama sends no ids; the history needs one per call to pair results with requests.
+            yield tool_call_chunk(call["id"] or "call_" + uuid.uuid4().hex[:12], call["name"], call["arguments"])
         self._calls.clear()
 
 
