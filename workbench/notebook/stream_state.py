@@ -63,8 +63,9 @@ class StreamState:
 
     def feed(self, chunk: StreamChunk) -> list[dict[str, Any]]:
         lane = self.lane(chunk.agent)
-        self.last_lane = lane.name
         phase = chunk.phase
+        if phase is Phase.TEXT:
+            self.last_lane = lane.name
         if phase is Phase.TEXT or phase is Phase.THINKING:
             return self._delta(lane, phase, chunk.content or "")
         if phase is Phase.TOOL_CALL:
@@ -170,5 +171,6 @@ class StreamState:
 
     def snapshot(self) -> dict[str, Any]:
         return {"status": self.status, "model": self.model, "error": self.error, "render": self.render,
-                "lanes": [lane.as_dict() for lane in self.lanes.values()],
+                "lanes": [lane.as_dict() for lane in self.lanes.values()
+                          if lane.text or lane.thinking or lane.tools or len(self.lanes) == 1],
                 "footer": self.footer(), "checkpoint": self.checkpoint}

@@ -56,12 +56,12 @@ class StreamView(anywidget.AnyWidget):
         for op in self.stream.feed(chunk):
             message = self.coalescer.add(op)
             if message is not None:
-                self._send(message)
+                self._push(message)
         if chunk.phase is Phase.TOOL_CALL or chunk.phase is Phase.DONE or chunk.phase is Phase.TOOL_RESULT:
-            self._send(self.coalescer.flush())
+            self._push(self.coalescer.flush())
 
     def finish(self, status: str = "done", error: str = "", checkpoint: dict | None = None) -> None:
-        self._send(self.coalescer.flush())
+        self._push(self.coalescer.flush())
         self.stream.finish(status, error)
         self.stream.checkpoint = checkpoint
         try:
@@ -80,7 +80,7 @@ class StreamView(anywidget.AnyWidget):
             data[WIDGET_MIME] = {"version_major": 2, "version_minor": 0, "model_id": self.model_id}
         return data, {}
 
-    def _send(self, message: dict[str, Any] | None) -> None:
+    def _push(self, message: dict[str, Any] | None) -> None:
         if message is None or not self.alive:
             return
         try:
@@ -93,7 +93,7 @@ class StreamView(anywidget.AnyWidget):
 
     def _on_frontend_message(self, _widget, content: dict[str, Any], _buffers) -> None:
         if isinstance(content, dict) and content.get("type") == "resync":
-            self._send({"seq": self.coalescer.seq, "full": self.stream.snapshot()})
+            self._push({"seq": self.coalescer.seq, "full": self.stream.snapshot()})
 
 
 class TerminalView:
