@@ -141,7 +141,7 @@ class AimuMagics(Magics):
 
         args = cell_parser().parse_args(shlex.split(line))
         model = args.model or self.session.model
-        prompt = interpolate(cell, self.shell.user_ns) if args.vars else cell
+        prompt = (interpolate(cell, self.shell.user_ns) if args.vars else cell).rstrip()
         if not prompt.strip():
             raise UsageError("the cell is empty: write the prompt below the %%aimu line")
         tools = self._tools(args.tools)

@@ -84,10 +84,11 @@ def find_runner(stream: Any, depth: int = 6) -> Any:
         frame = getattr(gen, "gi_frame", None) or getattr(gen, "ag_frame", None)
         if frame is None:
             continue
-        owner = frame.f_locals.get("self")
-        if owner is not None and (isinstance(owner, BaseModelClient) or
-                                  (callable(getattr(owner, "checkpoint", None)) and hasattr(owner, "restore"))):
-            return owner
+        for name in ("self", "runner"):   # a client's or Runner's method, or the agent driver
+            owner = frame.f_locals.get(name)
+            if owner is not None and (isinstance(owner, BaseModelClient) or
+                                      (callable(getattr(owner, "checkpoint", None)) and hasattr(owner, "restore"))):
+                return owner
         if depth > 0:
             inner = [getattr(gen, "gi_yieldfrom", None)] + [v for v in frame.f_locals.values() if inspect.isgenerator(v)]
             todo.extend(v for v in inner if v is not None)
@@ -130,12 +131,13 @@ def show(stream: Iterable[StreamChunk], *, model: str | None = None, runner: Any
     saver = cells.RunCheckpoints(runner, label, path=checkpoint_path) \
         if (checkpoint and runner is not None) else None
 
+    hook = _attach_auto_checkpoint(runner, saver.path) if saver is not None else None
     status, error, failure = "done", "", None
     try:
         for chunk in stream:
             view.feed(chunk)
-            if saver is not None and chunk.phase is Phase.DONE:
-                saver.save()
+            if saver is not None and hook is None and chunk.phase is Phase.DONE:
+                saver.save()     # a plain client: after every model turn
     except KeyboardInterrupt as exc:
         status, error, failure = "interrupted", "interrupted by the user", exc
     except Exception as exc:
@@ -147,6 +149,8 @@ def show(stream: Iterable[StreamChunk], *, model: str | None = None, runner: Any
                 close()
             except Exception:
                 pass
+        if hook is not None:
+            hook.detach()
 
     note = None
     if failure is not None and saver is not None and saver.save():
@@ -181,6 +185,21 @@ def show(stream: Iterable[StreamChunk], *, model: str | None = None, runner: Any
             pass
         raise failure
     return result
+
+
+def _attach_auto_checkpoint(runner: Any, path) -> Any:
+    """A Runner saves itself after every completed iteration (its checkpoint hook)."""
+    from workbench.models.client import BaseModelClient
+
+    if isinstance(runner, BaseModelClient):
+        return None
+    try:
+        from workbench.checkpoints import auto_checkpoint
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return auto_checkpoint(runner, path)
+    except (ImportError, TypeError):
+        return None
 
 
 def _is_client(runner: Any) -> bool:
