@@ -58,10 +58,12 @@ def _secrets(obj: Any) -> list[str]:
     found: set[str] = set()
     clients = obj.clients() if hasattr(obj, "clients") else [obj]
     for client in clients:
-        for holder in (client, getattr(client, "_client", None), getattr(client, "client", None),
-                       getattr(client, "_sdk", None)):
-            for attr in ("api_key", "_api_key", "key"):
+        for holder in (client, getattr(client, "_sdk", None), getattr(client, "_async_sdk", None),
+                       getattr(client, "_client", None)):
+            for attr in ("api_key", "_api_key"):
                 value = getattr(holder, attr, None) if holder is not None else None
+                if callable(getattr(value, "get", None)) and not isinstance(value, dict):
+                    value = value.get()  # a wrapped secret
                 if isinstance(value, str) and len(value) >= 6:
                     found.add(value)
     for info in PROVIDERS.values():

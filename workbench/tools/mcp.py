@@ -84,22 +84,26 @@ class MCPClient:
             self._stop_loop()
             raise
 
-    def _call(self, coro, timeout: float | None = None) -> Any:
-        if self._closed:
-            coro.close()
+    @property
+    def session(self) -> Any:
+        """The open FastMCP client (for what this wrapper does not cover)."""
+        if self._closed or self._client is None:
             raise ToolError("This MCPClient is closed; create a new one.")
+        return self._client
+
+    def _call(self, coro, timeout: float | None = None) -> Any:
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return future.result(timeout if timeout is not None else self.timeout + 5)
 
     def get_tools(self, refresh: bool = False) -> list[dict[str, Any]]:
         """The server's tools as OpenAI function specs (cached; ``refresh=True`` asks again)."""
         if self._tools is None or refresh:
-            self._tools = mcp_tools_to_openai(self._call(self._client.list_tools()))
+            self._tools = mcp_tools_to_openai(self._call(self.session.list_tools()))
         return list(self._tools)
 
     def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> str:
         """Call a tool; a failure reported by the server raises ToolError with its message."""
-        res = self._call(self._client.call_tool(name, arguments or {}, raise_on_error=False))
+        res = self._call(self.session.call_tool(name, arguments or {}, raise_on_error=False))
         text = mcp_result_to_text(res)
         if getattr(res, "is_error", False):
             raise ToolError(text or f"MCP tool {name!r} failed.")
@@ -108,13 +112,13 @@ class MCPClient:
     def ping(self) -> bool:
         """True when the server answers (servers without ping are checked by listing tools)."""
         try:
-            self._call(self._client.ping(), timeout=self.timeout)
+            self._call(self.session.ping(), timeout=self.timeout)
             return True
         except ToolError:
             raise
         except Exception:
             try:
-                self._call(self._client.list_tools(), timeout=self.timeout)
+                self._call(self.session.list_tools(), timeout=self.timeout)
                 return True
             except Exception:
                 return False
