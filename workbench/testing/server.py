@@ -25,7 +25,7 @@ from workbench.testing.script import NO_REPLY, Reply
 class RecordedRequest:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]        # names lower-cased
     body: Any
 
     @property
@@ -70,7 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw.decode("utf-8", "replace")
         path = self.path.split("?", 1)[0]
-        self.fake._record(RecordedRequest(method, path, dict(self.headers.items()), body))
+        self.fake._record(RecordedRequest(method, path, {k.lower(): v for k, v in self.headers.items()}, body))
         try:
             self.fake.handle(self, method, path, body)
         except (BrokenPipeError, ConnectionResetError):
