@@ -83,10 +83,16 @@ class BaseModelClient(ChatState):
                 loop.model_done(turn)
             elif isinstance(step, RunTools):
                 results = []
-                for call in step.calls:
-                    result = tools.run_sync(call)
-                    results.append(result)
-                    yield StreamChunk(Phase.TOOL_RESULT, result)
+                if getattr(self, "concurrent_tool_calls", False) and len(step.calls) > 1:
+                    # Set by Agent(concurrent_tool_calls=True): one turn's calls run in a thread pool.
+                    for result in tools.run_many_sync(step.calls, concurrent=True):
+                        results.append(result)
+                        yield StreamChunk(Phase.TOOL_RESULT, result)
+                else:
+                    for call in step.calls:
+                        result = tools.run_sync(call)
+                        results.append(result)
+                        yield StreamChunk(Phase.TOOL_RESULT, result)
                 loop.tools_done(results)
 
     @staticmethod
