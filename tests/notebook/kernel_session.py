@@ -1,0 +1,55 @@
+"""A real Jupyter kernel for tests: run code, collect every iopub message it produced."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from jupyter_client.manager import start_new_kernel
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class KernelSession:
+    def __init__(self, cwd: Path):
+        env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env)
+        self.run(f"import sys; sys.path.insert(0, {str(REPO)!r})")
+
+    def run(self, code: str, timeout: float = 120) -> list[dict]:
+        """Execute ``code``; return its iopub messages (raises on an error reply)."""
+        msg_id = self.kc.execute(code)
+        messages = []
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=timeout)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            messages.append(msg)
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+        reply = self.kc.get_shell_msg(timeout=timeout)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.kc.get_shell_msg(timeout=timeout)
+        if reply["content"]["status"] != "ok":
+            raise AssertionError(f"cell failed: {reply['content'].get('ename')}: {reply['content'].get('evalue')}\n"
+                                 + stream_text(messages))
+        return messages
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def stream_text(messages: list[dict], name: str | None = None) -> str:
+    return "".join(m["content"]["text"] for m in messages
+                   if m["msg_type"] == "stream" and (name is None or m["content"]["name"] == name))
+
+
+def custom_messages(messages: list[dict], comm_id: str) -> list[dict]:
+    return [m for m in messages if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id
+            and m["content"]["data"].get("method") == "custom"]
+
+
+def python() -> str:
+    return sys.executable

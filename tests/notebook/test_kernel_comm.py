@@ -1,0 +1,109 @@
+"""The stream view through a real kernel: what goes over iopub for a 4,000-token stream."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.notebook.kernel_session import KernelSession, custom_messages, stream_text
+
+WORDS = 4000
+TEXT = " ".join(f"w{i}" for i in range(WORDS))
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    session = KernelSession(tmp_path_factory.mktemp("kernel"))
+    session.run("%load_ext workbench\n"
+                "from workbench.testing import FakeOpenAIServer, Reply\n"
+                f"TEXT = ' '.join(f'w{{i}}' for i in range({WORDS}))\n"
+                "server = FakeOpenAIServer(default=Reply(text=TEXT, thinking='Counting words.')).start()\n"
+                "M = 'openai-compat:fake-model@' + server.base_url")
+    yield session
+    session.close()
+
+
+def widget_comm(messages):
+    opens = [m for m in messages if m["msg_type"] == "comm_open"
+             and m["content"]["data"]["state"].get("_model_name") == "AnyModel"
+             and "state" in m["content"]["data"]["state"]]
+    assert len(opens) == 1, "one stream view per cell"
+    return opens[0]["content"]["comm_id"]
+
+
+def test_a_4000_token_stream_is_coalesced_complete_and_final(kernel):
+    messages = kernel.run("%%aimu {M} --thinking -o answer\nCount to 4000.")
+    comm_id = widget_comm(messages)
+    custom = custom_messages(messages, comm_id)
+    contents = [m["content"]["data"]["content"] for m in custom]
+
+    # every delta arrives, in order, exactly once
+    assert [c["seq"] for c in contents] == list(range(1, len(contents) + 1))
+    ops = [op for c in contents for op in c["ops"]]
+    assert "".join(op["append"] for op in ops if op["field"] == "text") == TEXT
+    assert "".join(op["append"] for op in ops if op["field"] == "thinking") == "Counting words."
+
+    # few messages per second whatever the token rate (kernel-side timestamps)
+    times = [m["header"]["date"] for m in custom]
+    span = (times[-1] - times[0]).total_seconds()
+    rate = (len(custom) - 1) / span if span > 0 else 0.0
+    print(f"\n{len(custom)} comm messages over {span:.2f} s = {rate:.1f}/s for {WORDS} tokens")
+    assert rate <= 30
+
+    # bytes: appended text once, the final state once, plus a bounded overhead
+    custom_bytes = sum(len(json.dumps(c, ensure_ascii=False)) for c in contents)
+    updates = [m for m in messages if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id
+               and m["content"]["data"].get("method") == "update"]
+    final = updates[-1]["content"]["data"]["state"]["state"]
+    update_bytes = sum(len(json.dumps(m["content"]["data"], ensure_ascii=False)) for m in updates)
+    print(f"custom {custom_bytes} B + final state {update_bytes} B for {len(TEXT)} B of text")
+    assert custom_bytes + update_bytes <= 2 * len(TEXT) + 200 * len(custom) + 4096
+
+    # the final state is set: a saved notebook shows the whole answer, thinking and footer
+    assert final["status"] == "done" and final["lanes"][0]["text"] == TEXT
+    assert final["lanes"][0]["thinking"] == "Counting words."
+    assert final["footer"]["model"] and final["footer"]["output_tokens"] > 0
+
+    # one output: the widget view plus static fallbacks, with metadata
+    updates = [m for m in messages if m["msg_type"] == "update_display_data"]
+    assert len(updates) == 1
+    data, meta = updates[0]["content"]["data"], updates[0]["content"]["metadata"]["workbench"]
+    assert {"application/vnd.jupyter.widget-view+json", "text/html", "text/markdown", "text/plain"} <= set(data)
+    assert "<details" in data["text/html"] and TEXT[-20:] in data["text/markdown"]
+    assert meta["model"] and meta["parameters"] == {"thinking": True} and meta["usage"]["output_tokens"] > 0
+    assert meta["elapsed_s"] > 0 and meta["status"] == "done"
+    assert "IOPub" not in stream_text(messages)
+
+
+def test_resync_request_gets_the_full_state(kernel):
+    messages = kernel.run("%%aimu {M} --new\nAgain.")
+    comm_id = widget_comm(messages)
+    # the browser side of a gap: ask for the full state over the widget's comm
+    msg = kernel.kc.session.msg("comm_msg", {"comm_id": comm_id,
+                                             "data": {"method": "custom", "content": {"type": "resync", "have": 0}}})
+    kernel.kc.shell_channel.send(msg)
+    full = None
+    while full is None:
+        m = kernel.kc.get_iopub_msg(timeout=30)
+        if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id:
+            content = m["content"]["data"].get("content") or {}
+            if "full" in content:
+                full = content
+    assert full["full"]["lanes"][0]["text"] == TEXT and full["seq"] >= 1
+
+
+def test_kernel_interrupt_keeps_partial_answer_and_offers_resume(kernel):
+    import threading
+
+    kernel.run("server.add(Reply(text='slow ' * 400, chunk_delay=0.01))")
+    timer = threading.Timer(1.0, kernel.km.interrupt_kernel)
+    timer.start()
+    messages = kernel.run("%%aimu {M} -o partial\nTalk slowly.")
+    timer.join()
+    err = stream_text(messages, "stderr")
+    assert "interrupted" in err and "Traceback" not in err
+    check = kernel.run("c = get_ipython()._workbench_session.client(M)\n"
+                       "print(partial.status, len(partial) > 0, c.messages[-1])")
+    out = stream_text(check)
+    assert out.startswith("interrupted True {'role': 'user', 'content': 'Talk slowly.'}")
