@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.notebook.kernel_session import KernelSession, custom_messages, stream_text
+from nb_kernel_session import KernelSession, custom_messages, stream_text
 
 WORDS = 4000
 TEXT = " ".join(f"w{i}" for i in range(WORDS))
