@@ -80,9 +80,15 @@ class Agent(Runner):
         if wanted is not None and self.model_client.system_message != wanted:
             self.model_client.system_message = wanted  # the setter keeps the history
 
-    def _prepare_run(self) -> None:
+    def _prepare_run(self, task: str) -> None:
         if self.reset_messages_on_run and not self._restored:
             self.model_client.reset()
+        history = self.model_client.messages
+        if self._restored and history and history[-1].get("role") == "user" \
+                and history[-1].get("content") == task:
+            # A checkpoint taken after a failed call ends with the unanswered task; asking it
+            # again must not put it in history twice.
+            history.pop()
         self._restored = False  # a restore protects exactly the next run
         self._attach_tools()
         self._apply_system_message()
@@ -90,7 +96,7 @@ class Agent(Runner):
     # -- the decisions ----------------------------------------------------------------------
     def _logic(self, task: str, *, images: list | None = None,
                generate_kwargs: dict | None = None) -> Generator[Any, Any, str]:
-        self._prepare_run()
+        self._prepare_run(task)
         self.iterations, self.last_outcome = 0, "running"
         try:
             outcome = yield Chat(self.model_client, task, images, generate_kwargs, self.name, 0)
