@@ -28,6 +28,7 @@ from workbench.errors import CheckpointError
 
 CHECKPOINT_VERSION = 1
 REDACTED = "[REDACTED]"
+_PLACEHOLDERS = {"not-needed", "EMPTY", "ollama", "no-key"}  # dummy keys for keyless local servers
 _SECRET_KEYS = ("api_key", "apikey", "authorization", "secret", "password", "access_token")
 
 
@@ -64,7 +65,7 @@ def _secrets(obj: Any) -> list[str]:
                 value = getattr(holder, attr, None) if holder is not None else None
                 if callable(getattr(value, "get", None)) and not isinstance(value, dict):
                     value = value.get()  # a wrapped secret
-                if isinstance(value, str) and len(value) >= 6:
+                if isinstance(value, str) and len(value) >= 6 and value not in _PLACEHOLDERS:
                     found.add(value)
     for info in PROVIDERS.values():
         value = os.environ.get(info.api_key_env or "")
@@ -82,6 +83,22 @@ def _scrub_keys(value: Any) -> Any:
     return value
 
 
+def _redact(value: Any, secrets: list[str]) -> Any:
+    """``value`` with every occurrence of a secret replaced, in keys and strings at any depth."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact(v, secrets) for v in value]
+    return value
+
+
 def _not_json(value: Any) -> Any:
     raise CheckpointError(f"Cannot save {type(value).__name__} in a checkpoint: only JSON data "
                           "(str, numbers, lists, dicts) can be saved. Keep other objects out of messages.")
@@ -96,13 +113,7 @@ def save_checkpoint(runner_or_client: Any, path: str | os.PathLike) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            if secrets:  # redact in the text, wherever a key may have slipped in
-                text = json.dumps(state, ensure_ascii=False, indent=1, default=_not_json)
-                for secret in secrets:
-                    text = text.replace(secret, REDACTED)
-                f.write(text)
-            else:
-                json.dump(state, f, ensure_ascii=False, indent=1, default=_not_json)
+            json.dump(_redact(state, secrets), f, ensure_ascii=False, indent=1, default=_not_json)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
