@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import signal
 import threading
 import traceback
-import _thread
 
 import pytest
 
@@ -254,7 +254,7 @@ def test_keyboard_interrupt_from_a_signal_while_reading(family):
         for chunk in c.chat("hello", stream=True):
             seen.append(chunk)
             if len(seen) == 1:
-                threading.Timer(0.05, _thread.interrupt_main).start()
+                threading.Timer(0.05, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)).start()
     assert_only_user_turn(c)
     assert c.last_partial is not None
     assert c.last_partial.text == "".join(ch.content for ch in seen if ch.is_text())
