@@ -49,11 +49,7 @@ class Agent(Runner):
     _restored: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        from workbench.models.client import BaseModelClient
-
-        if not isinstance(self.model_client, BaseModelClient):
-            raise ConfigurationError(
-                f"Agent needs a model client (wb.client('provider:model')), got {type(self.model_client).__name__}.")
+        self._check_client(self.model_client)
         if not isinstance(self.max_iterations, int) or self.max_iterations < 1:
             raise ConfigurationError(f"max_iterations must be an int >= 1, got {self.max_iterations!r}.")
         if self.name is None:
@@ -62,6 +58,17 @@ class Agent(Runner):
         self._apply_system_message()
 
     # -- wiring -----------------------------------------------------------------------------
+    @staticmethod
+    def _check_client(client: Any) -> None:
+        """A sync model client; ``workbench.aio.Agent`` overrides this to take async ones."""
+        from workbench.models.client import BaseModelClient
+
+        if not isinstance(client, BaseModelClient):
+            hint = (" That is an async client: use workbench.aio.Agent (and 'await agent.run(...)')."
+                    if type(client).__module__.startswith("workbench.aio") else "")
+            raise ConfigurationError(
+                f"Agent needs a model client (wb.client('provider:model')), got {type(client).__name__}.{hint}")
+
     def _attach_tools(self) -> None:
         # The agent's tools join the client's (by name; the agent's win), so the client's own
         # tool loop runs them and an MCP client on the client keeps working.

@@ -7,6 +7,7 @@ work runs in a ThreadPoolExecutor; its chunks cross over through a queue as they
 
 from __future__ import annotations
 
+import inspect
 import queue
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generator, Iterator
@@ -63,6 +64,9 @@ def perform(effect, stack: tuple, stream: bool) -> Generator[StreamChunk, None, 
 
 def _chat(effect: Chat, stream: bool) -> Generator[StreamChunk, None, Any]:
     client = effect.client
+    if inspect.iscoroutinefunction(client.chat):
+        raise TypeError(f"{client!r} is an async client: this sync runner would get a coroutine, not an answer. "
+                        "Use the runner's twin in workbench.aio and 'await runner.run(...)'.")
     start = len(client.messages)
     if not stream:
         text = client.chat(effect.message, generate_kwargs=effect.generate_kwargs, images=effect.images)

@@ -12,6 +12,7 @@ is the worker's system message; calling it runs the worker and returns its answe
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -24,8 +25,12 @@ def worker_tool(worker: Runner) -> Callable[..., str]:
     """A @tool that delegates a task to ``worker``."""
     from workbench.tools.decorator import tool
 
-    def delegate(task: str) -> str:
-        return worker.run(task)
+    if inspect.iscoroutinefunction(worker.run):  # a workbench.aio worker: an async tool
+        async def delegate(task: str) -> str:
+            return await worker.run(task)
+    else:
+        def delegate(task: str) -> str:
+            return worker.run(task)
 
     role = getattr(worker, "system_message", None) or f"the {type(worker).__name__} {worker.name!r}"
     name = re.sub(r"\W+", "_", worker.name).strip("_") or "worker"
