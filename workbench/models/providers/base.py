@@ -69,6 +69,7 @@ class CloudClient(BaseModelClient):
         self.retry = as_policy(retry)
         self._sdk: Any = None
         self._async_sdk: Any = None
+        self._async_loop: Any = None
 
     @property
     def host(self) -> str:
@@ -101,12 +102,25 @@ class CloudClient(BaseModelClient):
     # -- SDK objects, created on first use (the SDK is imported only then) -------------------------
     def sdk(self, asynchronous: bool = False) -> Any:
         if asynchronous:
-            if self._async_sdk is None:
-                self._async_sdk = self._make_sdk(True)
+            # An async SDK client belongs to the event loop it first ran on (its connection
+            # pool does); a new loop (a second asyncio.run) gets a new client.
+            loop = asyncio.get_running_loop()
+            if self._async_sdk is None or self._async_loop is not loop:
+                self._async_sdk, self._async_loop = self._make_sdk(True), loop
             return self._async_sdk
         if self._sdk is None:
             self._sdk = self._make_sdk(False)
         return self._sdk
+
+    def close(self) -> None:
+        """Close the sync SDK client's connections (a later call opens new ones)."""
+        sdk, self._sdk = self._sdk, None
+        _close(sdk)
+
+    async def aclose(self) -> None:
+        """Close the async SDK client inside its event loop (before ``asyncio.run`` returns)."""
+        sdk, self._async_sdk, self._async_loop = self._async_sdk, None, None
+        await _aclose(sdk)
 
     # -- the sync driver ------------------------------------------------------------------------
     def _turn(self, messages, tools, options, stream) -> Iterator[StreamChunk]:
