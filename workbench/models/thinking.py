@@ -44,6 +44,8 @@ class ThinkSplitter:
     def feed(self, text: str) -> list[StreamChunk]:
         if not text:
             return []
+        if not (self._buffer or self._strip_leading or self.in_thinking) and "<" not in text and "`" not in text:
+            return [StreamChunk(Phase.TEXT, text)]   # the common case: plain answer text
         self._buffer += text
         out: list[tuple[Phase, str]] = []
         while self._step(out):
