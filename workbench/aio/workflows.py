@@ -34,7 +34,9 @@ from workbench.aio.runner import AsyncRunner
 from workbench.models.client import BaseModelClient
 
 
-class _FromClient:
+class AsyncWorkflow(AsyncRunner):
+    """Base of the aio workflows: ``from_client`` reuses the sync construction."""
+
     @classmethod
     def from_client(cls, client, *args: Any, **kwargs: Any):
         """As the sync ``from_client``, with an async client (judge clients may be either)."""
@@ -45,23 +47,23 @@ class _FromClient:
         return to_async(sync_class.from_client(_sync_side(client), *args, **kwargs))
 
 
-class Chain(_FromClient, AsyncRunner, _chain.Chain):
+class Chain(AsyncWorkflow, _chain.Chain):
     """Async twin of :class:`workbench.agents.Chain` (resumes mid-way the same way)."""
 
 
-class Router(_FromClient, AsyncRunner, _router.Router):
+class Router(AsyncWorkflow, _router.Router):
     """Async twin of :class:`workbench.agents.Router`."""
 
 
-class Parallel(_FromClient, AsyncRunner, _parallel.Parallel):
+class Parallel(AsyncWorkflow, _parallel.Parallel):
     """Async twin of :class:`workbench.agents.Parallel`: a TaskGroup instead of a thread pool."""
 
 
-class EvaluatorOptimizer(_FromClient, AsyncRunner, _evaluator.EvaluatorOptimizer):
+class EvaluatorOptimizer(AsyncWorkflow, _evaluator.EvaluatorOptimizer):
     """Async twin of :class:`workbench.agents.EvaluatorOptimizer`."""
 
 
-class PlanExecuteEvaluator(_FromClient, AsyncRunner, _plan.PlanExecuteEvaluator):
+class PlanExecuteEvaluator(AsyncWorkflow, _plan.PlanExecuteEvaluator):
     """Async twin of :class:`workbench.agents.PlanExecuteEvaluator`; the Scorer runs in a thread."""
 
 
