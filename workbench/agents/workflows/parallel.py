@@ -68,7 +68,13 @@ class Parallel(Workflow):
         done = dict(resume.get("outputs") or {}) if resume else {}
         self.outputs, self.failures, self.completed = done, {}, False
         todo = [w for w in self.workers if w.name not in done]
-        results = yield RunAll([(w, task) for w in todo], images, generate_kwargs, self.max_workers)
+        try:
+            results = yield RunAll([(w, task) for w in todo], images, generate_kwargs, self.max_workers)
+        except ExceptionGroup as failed:  # an async driver cancelled the rest after a failure
+            for outcome in getattr(failed, "outcomes", ()):  # keep what finished, for resume
+                self.outputs[outcome.runner.name] = outcome.value
+            yield Checkpoint()
+            raise
         errors = {}
         for outcome in results:
             if outcome.ok:
