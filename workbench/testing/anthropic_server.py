@@ -60,6 +60,15 @@ class FakeAnthropicServer(FakeServer):
                              {"input_tokens": u["input_tokens"], "output_tokens": u["output_tokens"]})
 
     def stream_frames(self, reply: Reply, body: Any) -> Iterator[Frame]:
+        # The real API sends one ping right after the first content_block_start.
+        pinged = False
+        for f in self._frames(reply, body):
+            yield f
+            if not pinged and f.startswith(b"event: content_block_start"):
+                pinged = True
+                yield frame(b'event: ping\ndata: {"type": "ping"}\n\n')
+
+    def _frames(self, reply: Reply, body: Any) -> Iterator[Frame]:
         def event(name: str, data: dict, content: bool = False) -> Frame:
             return frame(b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data).encode()), content)
 
@@ -80,8 +89,6 @@ class FakeAnthropicServer(FakeServer):
             elif kind == "text":
                 yield event("content_block_start", {"type": "content_block_start", "index": index,
                                                     "content_block": {"type": "text", "text": ""}})
-                if index == 0:
-                    yield event("ping", {"type": "ping"})
                 for piece in reply.pieces(block["text"]):
                     yield event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {
                         "type": "text_delta", "text": piece}}, content=True)
