@@ -120,3 +120,20 @@ def test_tool_choice_and_stop_translate():
     assert request["tools"] == [{"name": "f", "description": "d", "input_schema": {"type": "object"}}]
     assert request["stop_sequences"] == ["END"] and request["tool_choice"] == {"type": "any"}
     assert "seed" not in request and request["temperature"] == 0.2
+
+
+def test_thinking_with_tools_continues_without_unreplayable_thinking(anthropic_server):
+    @wb.tool
+    def lookup(word: str) -> str:
+        """Look a word up."""
+        return word.upper()
+
+    anthropic_server.add(Reply(thinking="I should look it up.", tool_calls=[ToolCall("lookup", {"word": "hi"})]),
+                         Reply(text="HI"))
+    c = claude(anthropic_server, tools=[lookup], thinking=True)
+    assert c.chat("Look up hi") == "HI"
+    first, second = (r.body for r in anthropic_server.requests)
+    assert first["thinking"]["type"] == "enabled"
+    assert "thinking" not in second
+    assert second["messages"][-1]["content"][0]["type"] == "tool_result"
+    assert c.last_thinking == "I should look it up."

@@ -13,7 +13,7 @@ import pytest
 
 import workbench as wb
 from workbench.errors import ServerError
-from workbench.testing import FakeAnthropicServer, FakeOllamaServer, FakeOpenAIServer, Reply, split_text
+from workbench.testing import FakeAnthropicServer, FakeOpenAIServer, Reply, split_text
 
 
 def post(url, body):

@@ -6,7 +6,7 @@ import pytest
 
 import workbench as wb
 from workbench.models.chunks import Phase
-from workbench.testing import Reply, ToolCall
+from workbench.testing import Reply
 
 from provider_helpers import FAST_RETRY
 

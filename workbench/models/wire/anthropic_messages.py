@@ -52,6 +52,11 @@ def build_request(spec: ModelSpec, messages: list[dict[str, Any]], tools: list[d
         else:
             extra[key] = value
     budget = thinking_budget(spec, options.get("thinking"))
+    if budget is not None and continues_tool_turn(messages):
+        # With thinking on, the API wants this turn's signed thinking blocks replayed before its
+        # tool_use blocks; history keeps thinking as plain text, so the continuation after tool
+        # results is sent without thinking (the API accepts that) instead of failing with a 400.
+        budget = None
     if budget is not None:
         request["thinking"] = {"type": "enabled", "budget_tokens": budget}
         if max_tokens is None:
@@ -82,6 +87,11 @@ def thinking_budget(spec: ModelSpec, thinking: Any) -> int | None:
     if isinstance(thinking, int):
         return max(MIN_THINKING_BUDGET, thinking)
     raise ValueError(f"thinking={thinking!r}: use True, False, a token budget, or an effort name.")
+
+
+def continues_tool_turn(messages: list[dict[str, Any]]) -> bool:
+    """The request continues an assistant turn after its tool results came back."""
+    return bool(messages) and messages[-1].get("role") == "tool"
 
 
 def tool_spec(tool: dict[str, Any]) -> dict[str, Any]:
