@@ -170,6 +170,9 @@ class CloudClient(BaseModelClient):
                     raise error from self._cause(exc)
                 time.sleep(wait)
                 waited += wait
+            except BaseException:   # KeyboardInterrupt while waiting for the first event
+                _close(handle)
+                raise
 
     # -- the async driver (workbench.aio calls it) -----------------------------------------------
     async def _aturn(self, messages, tools, options, stream) -> AsyncIterator[StreamChunk]:
@@ -218,6 +221,9 @@ class CloudClient(BaseModelClient):
                     raise error from self._cause(exc)
                 await asyncio.sleep(wait)
                 waited += wait
+            except BaseException:   # cancelled while waiting for the first event
+                await _aclose(handle)
+                raise
 
     # -- shared bookkeeping ------------------------------------------------------------------------
     def _stamp(self, chunk: StreamChunk, started: float) -> StreamChunk:
