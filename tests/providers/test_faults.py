@@ -260,3 +260,12 @@ def test_keyboard_interrupt_from_a_signal_while_reading(family):
     assert_only_user_turn(c)
     assert c.last_partial is not None
     assert c.last_partial.text == "".join(ch.content for ch in seen if ch.is_text())
+
+
+def test_retries_are_logged_without_the_key(openai_server, caplog):
+    openai_server.add(Reply(status=503, error=f"overloaded for key {KEY}"), Reply(text="ok"))
+    c = wb.client("openai:gpt-4.1", api_key=KEY, base_url=openai_server.base_url, retry=FAST_RETRY)
+    with caplog.at_level("WARNING", logger="workbench.providers"):
+        assert c.chat("hello") == "ok"
+    assert "retrying" in caplog.text and "ServerError" in caplog.text
+    assert KEY not in caplog.text

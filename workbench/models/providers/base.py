@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import os
 import time
 from typing import Any, AsyncIterator, Iterator
@@ -24,6 +25,7 @@ from workbench.models.client import BaseModelClient
 from workbench.models.retry import RetryPolicy, as_policy
 
 _END = object()
+log = logging.getLogger("workbench.providers")
 
 
 class _Secret:
@@ -168,6 +170,7 @@ class CloudClient(BaseModelClient):
                     if error is exc:
                         raise
                     raise error from self._cause(exc)
+                self._log_retry(error, failures, wait)
                 time.sleep(wait)
                 waited += wait
             except BaseException:   # KeyboardInterrupt while waiting for the first event
@@ -219,6 +222,7 @@ class CloudClient(BaseModelClient):
                     if error is exc:
                         raise
                     raise error from self._cause(exc)
+                self._log_retry(error, failures, wait)
                 await asyncio.sleep(wait)
                 waited += wait
             except BaseException:   # cancelled while waiting for the first event
@@ -233,6 +237,11 @@ class CloudClient(BaseModelClient):
         info["elapsed_s"] = time.perf_counter() - started
         info["model"] = info.get("model") or self.spec.id
         return StreamChunk(Phase.DONE, info)
+
+    def _log_retry(self, error: Exception, failures: int, wait: float) -> None:
+        # The message is already key-free (see _failure).
+        log.warning("%s: attempt %d failed (%s: %s); retrying in %.2f s", self.model_string, failures,
+                    type(error).__name__, str(error)[:200], wait)
 
     def _failure(self, exc: Exception, started: bool) -> Exception:
         """Our typed error for ``exc`` (or ``exc`` itself when it is not a provider failure), key-free."""
