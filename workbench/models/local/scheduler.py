@@ -354,8 +354,9 @@ def _generate(weights: Any, requests: list[GenRequest]) -> None:
     eos = sorted(set().union(*(r.eos_ids for r in requests)))
     config.eos_token_id = eos or None
     config.pad_token_id = pad
+    config.max_new_tokens = max(r.max_new_tokens for r in requests)
     kwargs = dict(input_ids=torch.tensor(ids, device=device), attention_mask=torch.tensor(mask, device=device),
-                  max_new_tokens=max(r.max_new_tokens for r in requests), generation_config=config,
+                  generation_config=config,
                   streamer=RowStreamer(), stopping_criteria=StoppingCriteriaList([RowStop()]))
     if first.extra_inputs:
         kwargs.update({k: (v.to(device) if hasattr(v, "to") else v) for k, v in first.extra_inputs.items()})

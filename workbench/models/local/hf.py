@@ -1,0 +1,348 @@
+"""HuggingFaceClient: in-process transformers models, weights shared through the kernel-wide cache.
+
+    c = wb.client("hf:workbench-tiny")                 # the built-in model, offline
+    c = wb.client("hf:Qwen/Qwen3-8B", dtype="bfloat16", device_map="cuda:0")
+    c = wb.client("hf:/path/to/model-folder")
+
+Nothing downloads: weights load with ``local_files_only=True`` unless you pass
+``local_files_only=False``. A model that is neither a folder nor in the local HF cache
+raises ConfigurationError and nothing is cached.
+
+One turn renders the chat template (tools; ``enable_thinking`` from ``thinking=``),
+generates in a worker thread (alone, or batched with other requests through an
+:class:`~workbench.models.local.scheduler.InferenceScheduler`), and splits the text into
+thinking, text and tool_call chunks. Leaving the stream (KeyboardInterrupt, closing the
+generator) stops generation at the next token. See ``weights.py`` for what happens to a
+client whose weights were cleared (it raises WeightsClearedError; ``reload()`` fixes it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from workbench.errors import ConfigurationError, ContextOverflowError
+from workbench.models.chunks import StreamChunk
+from workbench.models.client import BaseModelClient
+from workbench.models.inputs import message_images
+from workbench.models.local.scheduler import GenRequest, start_direct
+from workbench.models.local.toolcalls import OutputSplitter
+from workbench.models.local.weights import CACHE, CacheEntry, Loaded
+from workbench.models.turn import parse_arguments, wire_message
+
+KIND = "hf"
+DEFAULT_MAX_NEW_TOKENS = 512
+
+
+@dataclass
+class HFWeights:
+    """What the cache holds for one transformers model."""
+
+    model: Any
+    tokenizer: Any
+    processor: Any = None             # image-text models only
+    pad_id: int = 0
+    eos_ids: frozenset[int] = frozenset()
+    max_positions: int | None = None
+
+    @property
+    def vision(self) -> bool:
+        return self.processor is not None
+
+
+def looks_like_path(model_id: str) -> bool:
+    return model_id.startswith(("/", "./", "../", "~")) or Path(model_id).expanduser().exists()
+
+
+def resolve_source(model_id: str) -> tuple[str, str]:
+    """``(cache key model, what from_pretrained gets)``: catalog id, folder, or hub id."""
+    from workbench.models.local.tiny_corpus import TINY_ID
+
+    if model_id == TINY_ID:
+        from workbench.models.local.tiny import ensure_tiny
+
+        return TINY_ID, str(ensure_tiny().hf_dir)
+    if looks_like_path(model_id):
+        path = Path(model_id).expanduser().resolve()
+        if not (path / "config.json").is_file():
+            what = "has no config.json" if path.is_dir() else "does not exist"
+            raise ConfigurationError(
+                f"hf:{model_id}: the folder {str(path)!r} {what}. Give a folder saved with "
+                f"save_pretrained(), or a hub id like 'hf:Qwen/Qwen3-0.6B' that is in your local HF cache.")
+        return str(path), str(path)
+    return model_id, model_id
+
+
+class HuggingFaceClient(BaseModelClient):
+    def __init__(self, model, *, device_map: Any = None, dtype: Any = None, local_files_only: bool = True,
+                 trust_remote_code: bool = False, revision: str | None = None, n_ctx: int | None = None,
+                 scheduler=None, load_kwargs: dict | None = None, **kwargs: Any):
+        super().__init__(model, **kwargs)
+        self.scheduler = scheduler
+        self.n_ctx = n_ctx
+        self.load_kwargs = {"device_map": device_map if device_map is not None else _default_device_map(),
+                            "dtype": dtype, "local_files_only": local_files_only,
+                            "trust_remote_code": trust_remote_code, "revision": revision, **(load_kwargs or {})}
+        self._entry: CacheEntry = self._load()
+
+    # -- weights -------------------------------------------------------------------------------
+    def _load(self) -> CacheEntry:
+        key_model, source = resolve_source(self.spec.id)
+        label = self.spec.id
+        return CACHE.get_or_load(KIND, key_model, self.load_kwargs,
+                                 lambda: Loaded(_load_weights(source, label, self.load_kwargs), label=label))
+
+    def reload(self) -> None:
+        """Load the weights again (through the cache) after a clear."""
+        self._entry = self._load()
+
+    @property
+    def _weights(self) -> HFWeights:
+        with self._entry.use() as weights:   # raises WeightsClearedError after a clear
+            return weights
+
+    @property
+    def _hf_model(self):
+        return self._weights.model
+
+    @property
+    def _hf_tokenizer(self):
+        return self._weights.tokenizer
+
+    @property
+    def cache_entry(self) -> CacheEntry:
+        return self._entry
+
+    # -- one turn --------------------------------------------------------------------------------
+    def _turn(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+              options: dict[str, Any], stream: bool) -> Iterator[StreamChunk]:
+        from workbench.models.turn import done_chunk
+
+        start = time.perf_counter()
+        with self._entry.use() as weights:
+            prompt_ids, extra, start_in_thinking = self._prompt(weights, messages, tools, options)
+            request = self._request(weights, prompt_ids, extra, options)
+            stops = _stop_strings(options.get("stop"))
+            if self.scheduler is not None and not extra:
+                self.scheduler.submit_hf(weights, request)
+                thread = None
+            else:
+                thread = start_direct(weights, request)
+            splitter = OutputSplitter(start_in_thinking)
+            decoder = _Decoder(weights.tokenizer)
+            finish = None
+            try:
+                for token in request.tokens():
+                    delta = decoder.add(token)
+                    if stops and delta:
+                        delta, hit = decoder.cut_at_stop(delta, stops)
+                        if hit:
+                            request.stop_event.set()
+                            finish = "stop"
+                            yield from splitter.feed(delta)
+                            break
+                    if delta:
+                        yield from splitter.feed(delta)
+            finally:
+                # Leaving early (KeyboardInterrupt, generator closed, an error) stops the
+                # worker at its next token; the weights lease ends only when it has.
+                if not request.done:
+                    request.stop_event.set()
+                    if thread is not None:
+                        thread.join(timeout=30)
+            yield from splitter.feed(decoder.flush())
+            yield from splitter.flush()
+            if splitter.calls:
+                finish = "tool_calls"
+            elif finish is None:
+                finish = "length" if request.finish_reason == "length" else "stop"
+            usage = {"input_tokens": len(prompt_ids), "output_tokens": request.count}
+            yield done_chunk(usage=usage, finish_reason=finish, elapsed_s=time.perf_counter() - start,
+                             model=self.model_string)
+
+    def _prompt(self, weights: HFWeights, messages, tools, options) -> tuple[list[int], dict | None, bool]:
+        chat = [_template_message(m) for m in messages]
+        has_images = any(message_images(m) for m in messages)
+        if has_images and not weights.vision:
+            raise ConfigurationError(
+                f"{self.model_string} is a text-only model and cannot take images. Send text only, "
+                f"or use an image-text model (one whose config has a vision_config).")
+        template_kwargs: dict[str, Any] = {}
+        thinking = options.get("thinking")
+        if thinking is not None:
+            template_kwargs["enable_thinking"] = bool(thinking)
+        if weights.vision:
+            inputs = weights.processor.apply_chat_template(
+                [_vision_message(m) for m in messages], tools=tools, add_generation_prompt=True,
+                tokenize=True, return_dict=True, return_tensors="pt", **template_kwargs)
+            ids = inputs.pop("input_ids")[0].tolist()
+            inputs.pop("attention_mask", None)
+            text = weights.processor.decode(ids[-8:])
+            extra = dict(inputs) or None
+        else:
+            text = weights.tokenizer.apply_chat_template(chat, tools=tools or None, add_generation_prompt=True,
+                                                         tokenize=False, **template_kwargs)
+            ids = weights.tokenizer(text, add_special_tokens=False)["input_ids"]
+            extra = None
+        self._check_fits(weights, len(ids))
+        return ids, extra, text.rstrip().endswith("<think>")
+
+    def _limit(self, weights: HFWeights) -> int | None:
+        return self.n_ctx or weights.max_positions
+
+    def _check_fits(self, weights: HFWeights, n_prompt: int) -> None:
+        limit = self._limit(weights)
+        if limit is not None and n_prompt >= limit:
+            source = "n_ctx" if self.n_ctx else "the model's max_position_embeddings"
+            raise ContextOverflowError(
+                f"The prompt is {n_prompt} tokens but {self.model_string} holds {limit} ({source}). "
+                f"Shorten the conversation (client.reset() or fewer messages) or use a longer-context model.",
+                limit=limit, needed=n_prompt, provider=KIND)
+
+    def _request(self, weights: HFWeights, prompt_ids: list[int], extra, options) -> GenRequest:
+        max_new = options.get("max_tokens", options.get("max_new_tokens")) or DEFAULT_MAX_NEW_TOKENS
+        limit = self._limit(weights)
+        if limit is not None:
+            max_new = min(int(max_new), limit - len(prompt_ids))
+        temperature = options.get("temperature")
+        if temperature is None:   # the model's own generation_config decides
+            config = weights.model.generation_config
+            do_sample = bool(getattr(config, "do_sample", False))
+            temperature = getattr(config, "temperature", None) if do_sample else None
+        else:
+            do_sample = float(temperature) > 0
+        top_p = options.get("top_p") if do_sample else None
+        return GenRequest(input_ids=list(prompt_ids), max_new_tokens=int(max_new), eos_ids=weights.eos_ids,
+                          do_sample=do_sample, temperature=float(temperature) if do_sample else None,
+                          top_p=top_p, seed=options.get("seed"), extra_inputs=extra)
+
+
+# -- loading ----------------------------------------------------------------------------------
+def _default_device_map() -> str:
+    import torch
+
+    return "cuda:0" if torch.cuda.is_available() else "cpu"
+
+
+def _load_weights(source: str, label: str, load_kwargs: dict[str, Any]) -> HFWeights:
+    import transformers
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    common = {k: load_kwargs.get(k) for k in ("local_files_only", "trust_remote_code", "revision")
+              if load_kwargs.get(k) is not None}
+    model_kwargs = {k: v for k, v in load_kwargs.items()
+                    if k not in common and k not in ("local_files_only", "trust_remote_code", "revision")
+                    and v is not None}
+    try:
+        config = AutoConfig.from_pretrained(source, **common)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"hf:{label}: no model found at {source!r} (looked for a local folder, then the local "
+            f"HuggingFace cache; downloads are off). Download it first (huggingface-cli download "
+            f"{label}) or pass local_files_only=False. Cause: {exc}") from exc
+    processor = None
+    if getattr(config, "vision_config", None) is not None:
+        processor = transformers.AutoProcessor.from_pretrained(source, **common)
+        tokenizer = processor.tokenizer
+        model = transformers.AutoModelForImageTextToText.from_pretrained(source, **common, **model_kwargs)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(source, **common)
+        model = AutoModelForCausalLM.from_pretrained(source, **common, **model_kwargs)
+    model.eval()
+    eos = _eos_ids(model, tokenizer)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(eos) if eos else 0
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    return HFWeights(model, tokenizer, processor, pad_id=int(pad), eos_ids=frozenset(eos),
+                     max_positions=getattr(text_config, "max_position_embeddings", None))
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    ids: set[int] = set()
+    for value in (getattr(model.generation_config, "eos_token_id", None), tokenizer.eos_token_id):
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, (list, tuple)):
+            ids.update(int(v) for v in value)
+    for token in ("<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<end_of_turn>"):
+        token_id = tokenizer.convert_tokens_to_ids(token) if token in tokenizer.get_vocab() else None
+        if isinstance(token_id, int) and token_id != tokenizer.unk_token_id:
+            ids.add(token_id)
+    return ids
+
+
+# -- messages for templates ---------------------------------------------------------------------
+def _template_message(message: dict[str, Any]) -> dict[str, Any]:
+    """Wire message with tool-call arguments as dicts (what HF chat templates expect)."""
+    m = wire_message(message)
+    if m.get("tool_calls"):
+        calls = []
+        for call in m["tool_calls"]:
+            fn = dict(call.get("function", call))
+            fn["arguments"] = parse_arguments(fn.get("arguments"))
+            calls.append({**call, "function": fn})
+        m["tool_calls"] = calls
+    if m.get("content") is None:
+        m["content"] = ""
+    return m
+
+
+def _vision_message(message: dict[str, Any]) -> dict[str, Any]:
+    m = _template_message(message)
+    content = m.get("content")
+    if isinstance(content, list):
+        m["content"] = [{"type": "image", "url": p["image_url"]["url"]} if p.get("type") == "image_url"
+                        else p for p in content]
+    elif isinstance(content, str):
+        m["content"] = [{"type": "text", "text": content}]
+    return m
+
+
+def _stop_strings(stop: Any) -> list[str]:
+    if not stop:
+        return []
+    return [stop] if isinstance(stop, str) else [s for s in stop if s]
+
+
+class _Decoder:
+    """Incremental detokenization: emits text only once it is complete UTF-8."""
+
+    def __init__(self, tokenizer: Any):
+        self.tokenizer = tokenizer
+        self.ids: list[int] = []
+        self.prefix = 0     # ids[prefix:read] were decoded already
+        self.read = 0
+        self.text = ""      # everything emitted so far
+
+    def _decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def add(self, token: int) -> str:
+        self.ids.append(token)
+        before = self._decode(self.ids[self.prefix:self.read])
+        after = self._decode(self.ids[self.prefix:])
+        if len(after) > len(before) and not after.endswith("\ufffd"):
+            delta = after[len(before):]
+            self.prefix, self.read = self.read, len(self.ids)
+            self.text += delta
+            return delta
+        return ""
+
+    def flush(self) -> str:
+        before = self._decode(self.ids[self.prefix:self.read])
+        after = self._decode(self.ids[self.prefix:])
+        delta = after[len(before):] if len(after) > len(before) else ""
+        self.prefix = self.read = len(self.ids)
+        self.text += delta
+        return delta
+
+    def cut_at_stop(self, delta: str, stops: list[str]) -> tuple[str, bool]:
+        """Trim the delta where a stop string starts (stop strings may span deltas)."""
+        full = self.text
+        start = len(full) - len(delta)
+        for stop in stops:
+            i = full.find(stop, max(0, start - len(stop) + 1))
+            if i >= 0:
+                return full[start:i] if i >= start else "", True
+        return delta, False
