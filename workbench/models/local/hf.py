@@ -28,7 +28,7 @@ from workbench.models.chunks import StreamChunk
 from workbench.models.client import BaseModelClient
 from workbench.models.inputs import message_images
 from workbench.models.local.scheduler import GenRequest, start_direct
-from workbench.models.local.toolcalls import OutputSplitter
+from workbench.models.local.toolcalls import OutputSplitter, cut_at_stop, stop_strings
 from workbench.models.local.weights import CACHE, CacheEntry, Loaded
 from workbench.models.turn import parse_arguments, wire_message
 
@@ -124,7 +124,7 @@ class HuggingFaceClient(BaseModelClient):
         with self._entry.use() as weights:
             prompt_ids, extra, start_in_thinking = self._prompt(weights, messages, tools, options)
             request = self._request(weights, prompt_ids, extra, options)
-            stops = _stop_strings(options.get("stop"))
+            stops = stop_strings(options.get("stop"))
             if self.scheduler is not None and not extra:
                 self.scheduler.submit_hf(weights, request)
                 thread = None
@@ -137,7 +137,7 @@ class HuggingFaceClient(BaseModelClient):
                 for token in request.tokens():
                     delta = decoder.add(token)
                     if stops and delta:
-                        delta, hit = decoder.cut_at_stop(delta, stops)
+                        delta, hit = cut_at_stop(decoder.text, delta, stops)
                         if hit:
                             request.stop_event.set()
                             finish = "stop"
@@ -299,12 +299,6 @@ def _vision_message(message: dict[str, Any]) -> dict[str, Any]:
     return m
 
 
-def _stop_strings(stop: Any) -> list[str]:
-    if not stop:
-        return []
-    return [stop] if isinstance(stop, str) else [s for s in stop if s]
-
-
 class _Decoder:
     """Incremental detokenization: emits text only once it is complete UTF-8."""
 
@@ -337,12 +331,3 @@ class _Decoder:
         self.text += delta
         return delta
 
-    def cut_at_stop(self, delta: str, stops: list[str]) -> tuple[str, bool]:
-        """Trim the delta where a stop string starts (stop strings may span deltas)."""
-        full = self.text
-        start = len(full) - len(delta)
-        for stop in stops:
-            i = full.find(stop, max(0, start - len(stop) + 1))
-            if i >= 0:
-                return full[start:i] if i >= start else "", True
-        return delta, False

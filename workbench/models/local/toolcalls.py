@@ -120,6 +120,25 @@ def split_tool_calls(text: str) -> tuple[str, list[dict[str, Any]]]:
     return "".join(c.content for c in chunks if c.phase is Phase.TEXT), splitter.calls
 
 
+def cut_at_stop(full: str, delta: str, stops: list[str]) -> tuple[str, bool]:
+    """The part of ``delta`` (the end of ``full``) before a stop string, and whether one was hit.
+
+    Stop strings may span deltas, so the search starts a stop's length before the delta.
+    """
+    start = len(full) - len(delta)
+    for stop in stops:
+        i = full.find(stop, max(0, start - len(stop) + 1))
+        if i >= 0:
+            return (full[start:i] if i >= start else ""), True
+    return delta, False
+
+
+def stop_strings(stop: Any) -> list[str]:
+    if not stop:
+        return []
+    return [stop] if isinstance(stop, str) else [s for s in stop if s]
+
+
 class OutputSplitter:
     """The whole in-process pipeline: raw model text -> thinking, text and tool_call chunks."""
 

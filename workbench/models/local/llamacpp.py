@@ -1,0 +1,438 @@
+"""LlamaCppClient: GGUF models in-process through llama-cpp-python; weights shared, contexts not.
+
+    c = wb.client("llamacpp:workbench-tiny")                  # the built-in model's GGUF
+    c = wb.client("llamacpp:/models/qwen3-8b-q4.gguf", n_ctx=8192, n_gpu_layers=-1)
+
+What is shared: one llama.cpp *model* (``llama_cpp._internals.LlamaModel``, the weights)
+per ``(path, n_gpu_layers, use_mmap)`` lives in the kernel-wide weight cache. Each client
+gets its own *context* (``_internals.LlamaContext``: KV cache, compute buffers), or leases
+one from its scheduler's pool. We drive the context ourselves (tokenize, decode, sample)
+instead of through ``llama_cpp.Llama``, because ``Llama`` always loads its own model.
+
+The prompt comes from the GGUF's own chat template (``tokenizer.chat_template``), rendered
+here with Jinja2 (tools, ``enable_thinking``). A GGUF that fails to load raises
+ConfigurationError with llama.cpp's own log lines (bad magic, unknown architecture...).
+Cleared weights: see ``weights.py`` (WeightsClearedError; ``reload()``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import json
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from workbench.errors import ConfigurationError, ContextOverflowError, ProviderError
+from workbench.models.chunks import StreamChunk
+from workbench.models.client import BaseModelClient
+from workbench.models.inputs import message_images
+from workbench.models.local.toolcalls import OutputSplitter, cut_at_stop, stop_strings
+from workbench.models.local.weights import CACHE, CacheEntry, Loaded
+from workbench.models.turn import done_chunk, parse_arguments, wire_message
+
+KIND = "llamacpp"
+DEFAULT_MAX_TOKENS = 512
+DEFAULT_N_CTX_CAP = 8192     # a model trained on 128k tokens should not allocate that by default
+
+
+@dataclass
+class LlamaWeights:
+    model: Any                       # llama_cpp._internals.LlamaModel
+    path: str
+    chat_template: str | None
+    bos: str
+    eos: str
+    n_ctx_train: int
+    size: int
+    contexts: list[Any] = field(default_factory=list)
+
+
+# -- llama.cpp's log, captured so load failures can say why ----------------------------------
+_log_lock = threading.Lock()
+_log_capture: list[list[str]] = []
+_log_callback = None
+
+
+def _install_log_callback() -> None:
+    global _log_callback
+    import llama_cpp
+
+    if _log_callback is not None:
+        return
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        msg = text.decode("utf-8", "replace")
+        with _log_lock:
+            for sink in _log_capture:
+                sink.append(msg)
+
+    _log_callback = callback          # keep a reference: llama.cpp holds a raw pointer
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+
+def _load_weights(path: str, label: str, n_gpu_layers: int, use_mmap: bool) -> Loaded:
+    import llama_cpp
+    from llama_cpp import _internals
+
+    _install_log_callback()
+    params = llama_cpp.llama_model_default_params()
+    params.n_gpu_layers = n_gpu_layers
+    params.use_mmap = use_mmap
+    sink: list[str] = []
+    with _log_lock:
+        _log_capture.append(sink)
+    try:
+        model = _internals.LlamaModel(path_model=path, params=params, verbose=True)
+    except ValueError as exc:
+        reason = _failure_reason(sink)
+        raise ConfigurationError(
+            f"llamacpp:{label}: llama.cpp could not load {path!r}: {reason or exc}. Check that the file "
+            f"is a complete GGUF for an architecture this llama-cpp-python supports.") from exc
+    finally:
+        with _log_lock:
+            _log_capture.remove(sink)
+    meta = model.metadata()
+    weights = LlamaWeights(
+        model=model, path=path, chat_template=meta.get("tokenizer.chat_template"),
+        bos=_token_text(model, model.token_bos()), eos=_token_text(model, model.token_eos()),
+        n_ctx_train=model.n_ctx_train(), size=int(llama_cpp.llama_model_size(model.model)))
+    return Loaded(weights, bytes_by_device=_bytes_by_device(model, weights.size, n_gpu_layers),
+                  close=_close_weights, label=label)
+
+
+def _failure_reason(lines: list[str]) -> str:
+    text = "".join(lines)
+    keep = [ln.strip() for ln in text.splitlines()
+            if any(w in ln.lower() for w in ("error", "failed", "invalid", "unknown", "not supported"))]
+    return "; ".join(dict.fromkeys(keep))
+
+
+def _bytes_by_device(model: Any, size: int, n_gpu_layers: int) -> dict[str, int]:
+    import llama_cpp
+
+    if n_gpu_layers == 0 or not llama_cpp.llama_supports_gpu_offload():
+        return {"cpu": size}
+    # llama.cpp does not report per-device sizes; split by the share of offloaded layers.
+    n_layer = max(1, llama_cpp.llama_model_n_layer(model.model))
+    share = 1.0 if n_gpu_layers < 0 else min(1.0, n_gpu_layers / n_layer)
+    gpu = int(size * share)
+    return {k: v for k, v in {"gpu": gpu, "cpu": size - gpu}.items() if v}
+
+
+def _close_weights(weights: LlamaWeights) -> None:
+    for ctx in weights.contexts:
+        ctx.close()
+    weights.contexts.clear()
+    weights.model.close()     # also frees any context still registered on it
+
+
+def _token_text(model: Any, token: int) -> str:
+    return model.token_get_text(token) if token >= 0 else ""
+
+
+def resolve_gguf(model_id: str) -> tuple[str, str]:
+    """``(cache key model, file path)`` for a catalog id or a GGUF path."""
+    from workbench.models.local.tiny_corpus import TINY_ID
+
+    if model_id == TINY_ID:
+        from workbench.models.local.tiny import ensure_tiny
+
+        return TINY_ID, str(ensure_tiny().gguf)
+    path = Path(model_id).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigurationError(
+            f"llamacpp:{model_id}: no GGUF file at {str(path)!r}. Give the path of a .gguf file "
+            f"(e.g. 'llamacpp:/models/qwen3-8b-q4.gguf') or 'llamacpp:workbench-tiny'.")
+    return str(path), str(path)
+
+
+# -- one context (KV cache) -------------------------------------------------------------------
+class _Context:
+    def __init__(self, weights: LlamaWeights, n_ctx: int, n_batch: int, n_threads: int | None):
+        import llama_cpp
+        from llama_cpp import _internals
+
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = n_ctx
+        params.n_batch = params.n_ubatch = min(n_batch, n_ctx)
+        if n_threads:
+            params.n_threads = params.n_threads_batch = n_threads
+        self.ctx = _internals.LlamaContext(model=weights.model, params=params, verbose=False)
+        self.batch = _internals.LlamaBatch(n_tokens=params.n_batch, embd=0, n_seq_max=1, verbose=False)
+        self.n_ctx = self.ctx.n_ctx()
+        self.n_batch = params.n_batch
+        self.weights = weights
+        weights.contexts.append(self)
+
+    def clear(self) -> None:
+        self.ctx.kv_cache_clear()
+
+    def close(self) -> None:
+        self.batch.close()
+        self.ctx.close()
+
+
+class LlamaCppClient(BaseModelClient):
+    def __init__(self, model, *, n_ctx: int | None = None, n_gpu_layers: int = 0, n_batch: int = 512,
+                 n_threads: int | None = None, use_mmap: bool = True, scheduler=None, **kwargs: Any):
+        super().__init__(model, **kwargs)
+        self.n_gpu_layers = n_gpu_layers
+        self.use_mmap = use_mmap
+        self.n_batch = n_batch
+        self.n_threads = n_threads
+        self.scheduler = scheduler
+        self._n_ctx_arg = n_ctx
+        self._context: _Context | None = None
+        self._context_lock = threading.Lock()    # one turn at a time on this client's own KV cache
+        self._entry: CacheEntry = self._load()
+        weakref.finalize(self, _close_context, self.__dict__)
+
+    def close(self) -> None:
+        """Free this client's own context (KV cache) now; the shared weights stay cached."""
+        _close_context(self.__dict__)
+
+    def _load(self) -> CacheEntry:
+        key_model, path = resolve_gguf(self.spec.id)
+        load_kwargs = {"n_gpu_layers": self.n_gpu_layers, "use_mmap": self.use_mmap}
+        label = self.spec.id
+        return CACHE.get_or_load(KIND, key_model, load_kwargs,
+                                 lambda: _load_weights(path, label, self.n_gpu_layers, self.use_mmap))
+
+    def reload(self) -> None:
+        """Load the weights again (through the cache) after a clear."""
+        self._entry = self._load()
+        self.close()
+
+    @property
+    def _llama_model(self):
+        with self._entry.use() as weights:
+            return weights.model
+
+    @property
+    def cache_entry(self) -> CacheEntry:
+        return self._entry
+
+    def n_ctx(self, weights: LlamaWeights | None = None) -> int:
+        if self._n_ctx_arg:
+            return int(self._n_ctx_arg)
+        if weights is None:
+            with self._entry.use() as weights:
+                return min(weights.n_ctx_train, DEFAULT_N_CTX_CAP)
+        return min(weights.n_ctx_train, DEFAULT_N_CTX_CAP)
+
+    def _new_context(self, weights: LlamaWeights) -> _Context:
+        return _Context(weights, self.n_ctx(weights), self.n_batch, self.n_threads)
+
+    # -- one turn ---------------------------------------------------------------------------------
+    def _turn(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+              options: dict[str, Any], stream: bool) -> Iterator[StreamChunk]:
+        start = time.perf_counter()
+        with self._entry.use() as weights:
+            prompt = render_prompt(weights, messages, tools, options, self.model_string)
+            tokens = weights.model.tokenize(prompt.encode("utf-8"), add_bos=weights.model.add_bos_token(),
+                                            special=True)
+            n_ctx = self.n_ctx(weights)
+            if len(tokens) >= n_ctx:
+                raise ContextOverflowError(
+                    f"The prompt is {len(tokens)} tokens but this {self.model_string} client has n_ctx={n_ctx}. "
+                    f"Shorten the conversation (client.reset()) or pass a larger n_ctx "
+                    f"(the model was trained on {weights.n_ctx_train}).",
+                    limit=n_ctx, needed=len(tokens), provider=KIND)
+            with self._lease(weights) as context:
+                count, finish, chunks = 0, None, self._decode(context, weights, tokens, options)
+                splitter = OutputSplitter(prompt.rstrip().endswith("<think>"))
+                try:
+                    for item in chunks:
+                        if isinstance(item, tuple):            # (tokens generated, finish reason)
+                            count, finish = item
+                            break
+                        yield from splitter.feed(item)
+                finally:
+                    chunks.close()       # an abandoned stream frees its sampler now, not at GC
+                yield from splitter.flush()
+        if splitter.calls:
+            finish = "tool_calls"
+        yield done_chunk(usage={"input_tokens": len(tokens), "output_tokens": count}, finish_reason=finish,
+                         elapsed_s=time.perf_counter() - start, model=self.model_string)
+
+    def _lease(self, weights: LlamaWeights):
+        if self.scheduler is not None:
+            key = (id(weights), self.n_ctx(weights), self.n_batch)
+            return _PermitContext(self.scheduler.acquire(
+                pool_key=key, factory=lambda: self._new_context(weights), reset=_Context.clear))
+        return _OwnContext(self, weights)
+
+    def _decode(self, context: _Context, weights: LlamaWeights, tokens: list[int],
+                options: dict[str, Any]) -> Iterator[Any]:
+        """Text deltas, then one ``(count, finish_reason)``; stops between tokens when abandoned."""
+        import llama_cpp
+
+        ctx, batch, model = context.ctx, context.batch, weights.model
+        context.clear()
+        max_tokens = options.get("max_tokens", options.get("max_new_tokens")) or DEFAULT_MAX_TOKENS
+        max_tokens = min(int(max_tokens), context.n_ctx - len(tokens))
+        sampler = _sampler(options)
+        stops = stop_strings(options.get("stop"))
+        utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        text, count, finish = "", 0, "length"
+        try:
+            for i in range(0, len(tokens), context.n_batch):
+                batch.set_batch(tokens[i:i + context.n_batch], n_past=i, logits_all=False)
+                _decode_checked(ctx, batch)
+            n_past = len(tokens)
+            while count < max_tokens:
+                token = llama_cpp.llama_sampler_sample(sampler.sampler, ctx.ctx, -1)
+                if llama_cpp.llama_vocab_is_eog(model.vocab, token):
+                    finish = "stop"
+                    break
+                count += 1
+                delta = utf8.decode(_piece(model, token))
+                if delta:
+                    text += delta
+                    if stops:
+                        delta, hit = cut_at_stop(text, delta, stops)
+                        if hit:
+                            if delta:
+                                yield delta
+                            finish = "stop"
+                            break
+                    yield delta
+                if count >= max_tokens:
+                    break
+                batch.set_batch([token], n_past=n_past, logits_all=True)
+                _decode_checked(ctx, batch)
+                n_past += 1
+            tail = utf8.decode(b"", final=True)
+            if tail:
+                yield tail
+            yield (count, finish)
+        finally:
+            sampler.close()
+
+
+def _close_context(state: dict[str, Any]) -> None:
+    context = state.get("_context")
+    state["_context"] = None
+    if context is not None:
+        if context in context.weights.contexts:
+            context.weights.contexts.remove(context)
+        context.close()
+
+
+class _OwnContext:
+    def __init__(self, client: LlamaCppClient, weights: LlamaWeights):
+        self.client, self.weights = client, weights
+
+    def __enter__(self) -> _Context:
+        self.client._context_lock.acquire()
+        try:
+            ctx = self.client._context
+            if ctx is None or ctx.weights is not self.weights or ctx.ctx.ctx is None:
+                ctx = self.client._context = self.client._new_context(self.weights)
+            return ctx
+        except BaseException:
+            self.client._context_lock.release()
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        self.client._context_lock.release()
+
+
+class _PermitContext:
+    def __init__(self, permit):
+        self.permit = permit
+
+    def __enter__(self) -> _Context:
+        return self.permit.context
+
+    def __exit__(self, *exc: Any) -> None:
+        self.permit.release()
+
+
+def _decode_checked(ctx: Any, batch: Any) -> None:
+    try:
+        ctx.decode(batch)
+    except RuntimeError as exc:
+        raise ProviderError(f"llama.cpp failed to decode: {exc}. The context may be full (raise n_ctx).",
+                            provider=KIND) from exc
+
+
+def _piece(model: Any, token: int) -> bytes:
+    import llama_cpp
+
+    buf = ctypes.create_string_buffer(64)
+    n = llama_cpp.llama_token_to_piece(model.vocab, token, buf, len(buf), 0, False)
+    if n < 0:                          # the piece is longer than the buffer: retry at its size
+        buf = ctypes.create_string_buffer(-n)
+        n = llama_cpp.llama_token_to_piece(model.vocab, token, buf, len(buf), 0, False)
+    return buf.raw[:n]
+
+
+def _sampler(options: dict[str, Any]):
+    from llama_cpp import _internals
+
+    sampler = _internals.LlamaSampler()
+    temperature = options.get("temperature")
+    if temperature is None or float(temperature) <= 0:
+        sampler.add_greedy()
+        return sampler
+    if options.get("top_p") is not None:
+        sampler.add_top_p(float(options["top_p"]), 1)
+    sampler.add_temp(float(temperature))
+    seed = options.get("seed")
+    sampler.add_dist(int(seed) if seed is not None else int.from_bytes(__import__("os").urandom(4), "little"))
+    return sampler
+
+
+# -- chat template ---------------------------------------------------------------------------
+def render_prompt(weights: LlamaWeights, messages: list[dict[str, Any]], tools, options, label: str) -> str:
+    if any(message_images(m) for m in messages):
+        raise ConfigurationError(f"{label} is a text-only model here and cannot take images. Send text only.")
+    if not weights.chat_template:
+        raise ConfigurationError(
+            f"{label}: the GGUF has no tokenizer.chat_template, so there is no way to write a chat "
+            f"prompt for it. Use a GGUF exported with its chat template.")
+    chat = []
+    for m in messages:
+        m = wire_message(m)
+        if m.get("tool_calls"):
+            m["tool_calls"] = [{**c, "function": {**c["function"],
+                                                   "arguments": parse_arguments(c["function"].get("arguments"))}}
+                               for c in m["tool_calls"]]
+        if m.get("content") is None:
+            m["content"] = ""
+        chat.append(m)
+    variables: dict[str, Any] = {"messages": chat, "tools": tools or None, "add_generation_prompt": True,
+                                 "bos_token": weights.bos, "eos_token": weights.eos}
+    if options.get("thinking") is not None:
+        variables["enable_thinking"] = bool(options["thinking"])
+    return _template(weights.chat_template).render(**variables)
+
+
+_templates: dict[str, Any] = {}
+
+
+def _template(source: str):
+    template = _templates.get(source)
+    if template is None:
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        def raise_exception(message: str):
+            raise ConfigurationError(f"The model's chat template refused the messages: {message}")
+
+        def tojson(value, indent=None, ensure_ascii=False, sort_keys=False):
+            return json.dumps(value, indent=indent, ensure_ascii=ensure_ascii, sort_keys=sort_keys)
+
+        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                            extensions=["jinja2.ext.loopcontrols"])
+        env.filters["tojson"] = tojson
+        env.globals["raise_exception"] = raise_exception
+        env.globals["strftime_now"] = lambda fmt: time.strftime(fmt)
+        template = _templates[source] = env.from_string(source)
+    return template
