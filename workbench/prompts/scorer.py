@@ -80,7 +80,7 @@ Reply in exactly this form:
 SCORE: <a number from 0 to 10>
 FEEDBACK: <what to improve, or "none">"""
 
-_SCORE = re.compile(r"SCORE\s*[:=]\s*([0-9]+(?:\.[0-9]+)?)\s*(?:/\s*(10|1|100))?", re.IGNORECASE)
+_SCORE = re.compile(r"SCORE\s*[:=]\s*([0-9]+(?:\.[0-9]+)?)\s*(?:/\s*(100|10|1)\b)?", re.IGNORECASE)
 _FEEDBACK = re.compile(r"FEEDBACK\s*[:=]\s*(.*)", re.IGNORECASE | re.DOTALL)
 
 
