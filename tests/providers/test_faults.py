@@ -269,3 +269,21 @@ def test_retries_are_logged_without_the_key(openai_server, caplog):
         assert c.chat("hello") == "ok"
     assert "retrying" in caplog.text and "ServerError" in caplog.text
     assert KEY not in caplog.text
+
+
+def test_error_event_inside_the_stream(family):
+    family.server.add(Reply(text="one two three", error_after=1, error="Overloaded"), Reply(text="unused"))
+    c = family.client()
+    with pytest.raises(StreamInterrupted, match="Overloaded") as info:
+        list(c.chat("hello", stream=True))
+    assert info.value.partial.text == "one "
+    assert_only_user_turn(c)
+    assert len(family.server.requests) == 1
+
+
+def test_an_overload_event_before_any_answer_is_retried(openai_server, anthropic_server):
+    for server, model in ((openai_server, "openai:gpt-4.1"), (anthropic_server, "anthropic:claude-sonnet-4-6")):
+        server.add(Reply(text="x", error_after=0, error="Overloaded"), Reply(text="second try"))
+        c = wb.client(model, api_key=KEY, base_url=server.base_url, retry=FAST_RETRY)
+        assert "".join(ch.content for ch in c.chat("hello", stream=True) if ch.is_text()) == "second try"
+        assert len(server.requests) == 2

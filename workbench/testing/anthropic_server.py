@@ -34,6 +34,10 @@ class FakeAnthropicServer(FakeServer):
         return {"type": "error", "error": {"type": _ERROR_TYPES.get(reply.status, "api_error"),
                                            "message": reply.error or f"fake HTTP {reply.status}"}}
 
+    def stream_error_frame(self, reply: Reply) -> Frame:
+        error = {"type": "error", "error": {"type": reply.error_type, "message": reply.error or "Overloaded"}}
+        return frame(b"event: error\ndata: " + json.dumps(error).encode() + b"\n\n")
+
     @staticmethod
     def _stop(reply: Reply) -> str:
         return _STOP.get(reply.finish_reason or "", reply.finish_reason) or \

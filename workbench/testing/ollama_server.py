@@ -40,6 +40,9 @@ class FakeOllamaServer(FakeServer):
     def error_body(self, reply: Reply) -> Any:
         return {"error": reply.error or f"fake HTTP {reply.status}"}
 
+    def stream_error_frame(self, reply: Reply) -> Frame:
+        return frame(json.dumps({"error": reply.error or "stream failed"}).encode() + b"\n")
+
     def _message(self, reply: Reply, content: str = "", thinking: str | None = None,
                  calls: bool = False) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": content}

@@ -33,6 +33,10 @@ class FakeOpenAIServer(FakeServer):
         return {"error": {"message": reply.error or f"fake HTTP {reply.status}",
                           "type": _ERROR_TYPES.get(reply.status, "server_error"), "code": None}}
 
+    def stream_error_frame(self, reply: Reply) -> Frame:
+        error = {"error": {"message": reply.error or "stream failed", "type": reply.error_type, "code": None}}
+        return frame(b"data: " + json.dumps(error).encode() + b"\n\n")
+
     @staticmethod
     def _usage(reply: Reply, body: Any) -> dict[str, int]:
         u = reply.usage_for(body)

@@ -53,6 +53,8 @@ class Reply:
       ``retry_after`` header (seconds).
     - ``delay`` before the first byte; ``chunk_delay`` between stream events.
     - ``drop_after``: close the socket after that many content deltas (a cut stream).
+    - ``error_after``: after that many content deltas, send the protocol's in-stream error
+      event (message ``error``, kind ``error_type``) and end the stream (e.g. an overload).
     - ``truncate``: end the stream cleanly but without its final event.
     """
 
@@ -70,6 +72,8 @@ class Reply:
     delay: float = 0.0
     chunk_delay: float = 0.0
     drop_after: int | None = None
+    error_after: int | None = None
+    error_type: str = "overloaded_error"
     truncate: bool = False
     model: str | None = None
 

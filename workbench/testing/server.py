@@ -87,7 +87,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def send_stream(self, content_type: str, frames: Iterable[Frame], reply: Reply) -> None:
+    def send_stream(self, content_type: str, frames: Iterable[Frame], reply: Reply,
+                    error_frame: Frame | None = None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
@@ -97,6 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
         for f in frames:
             if reply.drop_after is not None and f.content and sent_content >= reply.drop_after:
                 self._drop()
+                return
+            if reply.error_after is not None and f.content and sent_content >= reply.error_after:
+                self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(error_frame), error_frame))
                 return
             if reply.chunk_delay:
                 time.sleep(reply.chunk_delay)
@@ -218,7 +222,8 @@ class FakeServer:
             headers = {"Retry-After": f"{reply.retry_after:g}"} if reply.retry_after is not None else {}
             h.send_json(reply.status, self.error_body(reply), headers)
         elif stream:
-            h.send_stream(self.stream_content_type, self.stream_frames(reply, body), reply)
+            h.send_stream(self.stream_content_type, self.stream_frames(reply, body), reply,
+                          self.stream_error_frame(reply))
         else:
             h.send_json(200, self.response_body(reply, body))
 
@@ -228,6 +233,10 @@ class FakeServer:
         raise NotImplementedError
 
     def response_body(self, reply: Reply, body: Any) -> Any:
+        raise NotImplementedError
+
+    def stream_error_frame(self, reply: Reply) -> Frame:
+        """The protocol's error event inside a 200 stream (for ``Reply.error_after``)."""
         raise NotImplementedError
 
     def stream_frames(self, reply: Reply, body: Any) -> Iterable[Frame]:

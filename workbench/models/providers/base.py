@@ -4,9 +4,11 @@ Everything that decides something lives in the wire adapter (request, parsing, e
 and in RetryPolicy; this module only performs I/O with the SDK's sync or async object,
 so both drivers share every decision. Subclasses name the adapter and the few SDK calls.
 
-Retries happen only before the first event was received: the first event is pulled
-inside the retry loop, and once it is in, a failure is raised as it is (a cut stream
-becomes StreamInterrupted with the partial answer). The SDK's own retries are off.
+Retries happen only while nothing has reached the caller: a 429/5xx, a refused
+connection, an overload event or a drop before the first chunk is tried again (SDK
+retries are off; ours honour Retry-After). Once a chunk was yielded, a failure is raised
+as it is (a cut stream becomes StreamInterrupted with the partial answer), because a
+second request would give a different answer.
 """
 
 from __future__ import annotations
@@ -128,106 +130,80 @@ class CloudClient(BaseModelClient):
     def _turn(self, messages, tools, options, stream) -> Iterator[StreamChunk]:
         request = self._request(messages, tools, options, stream)
         started = time.perf_counter()
-        handle, first = self._open(request, stream)
-        parser = self._parser(stream)
-        try:
-            event = first
+        failures, waited = 0, 0.0
+        while True:
+            parser, handle, yielded = self._parser(stream), None, False
             try:
-                while event is not _END:
+                handle = self._send(self.sdk(), request, stream)
+                events = _iterator(handle) if stream else iter((handle,))
+                if stream:
+                    handle = events
+                for event in events:
                     for chunk in parser.feed(event):
+                        yielded = True
                         yield self._stamp(chunk, started)
-                    event = next(handle, _END) if stream else _END
                 chunks = parser.end()
             except Exception as exc:
-                error = self._failure(exc, started=True)
-                for chunk in _salvage(parser):
-                    yield chunk
+                error = self._failure(exc, started=yielded)
+                wait = None if yielded else self._retry_wait(error, failures := failures + 1, waited)
+                if wait is not None:
+                    _close(handle)
+                    time.sleep(wait)
+                    waited += wait
+                    continue
+                yield from _salvage(parser)
                 if error is exc:
                     raise
                 raise error from self._cause(exc)
+            finally:
+                _close(handle)
             for chunk in chunks:
                 yield self._stamp(chunk, started)
-        finally:
-            _close(handle)
-
-    def _open(self, request: dict[str, Any], stream: bool) -> tuple[Any, Any]:
-        """Send with retries until the first event (or the whole response) is in."""
-        failures, waited = 0, 0.0
-        while True:
-            handle = None
-            try:
-                handle = self._send(self.sdk(), request, stream)
-                if not stream:
-                    return None, handle
-                handle = _iterator(handle)
-                return handle, next(handle, _END)
-            except Exception as exc:
-                _close(handle)
-                error = self._failure(exc, started=False)
-                failures += 1
-                wait = self.retry.delay(failures, error, waited)
-                if wait is None:
-                    if error is exc:
-                        raise
-                    raise error from self._cause(exc)
-                self._log_retry(error, failures, wait)
-                time.sleep(wait)
-                waited += wait
-            except BaseException:   # KeyboardInterrupt while waiting for the first event
-                _close(handle)
-                raise
+            return
 
     # -- the async driver (workbench.aio calls it) -----------------------------------------------
     async def _aturn(self, messages, tools, options, stream) -> AsyncIterator[StreamChunk]:
         request = self._request(messages, tools, options, stream)
         started = time.perf_counter()
-        handle, first = await self._aopen(request, stream)
-        parser = self._parser(stream)
-        try:
-            event = first
+        failures, waited = 0, 0.0
+        while True:
+            parser, handle, yielded = self._parser(stream), None, False
             try:
+                handle = await self._asend(self.sdk(asynchronous=True), request, stream)
+                if stream:
+                    handle = _aiterator(handle)
+                event = await _anext(handle) if stream else handle
                 while event is not _END:
                     for chunk in parser.feed(event):
+                        yielded = True
                         yield self._stamp(chunk, started)
                     event = await _anext(handle) if stream else _END
                 chunks = parser.end()
             except Exception as exc:
-                error = self._failure(exc, started=True)
+                error = self._failure(exc, started=yielded)
+                wait = None if yielded else self._retry_wait(error, failures := failures + 1, waited)
+                if wait is not None:
+                    await _aclose(handle)
+                    await asyncio.sleep(wait)
+                    waited += wait
+                    continue
                 for chunk in _salvage(parser):
                     yield chunk
                 if error is exc:
                     raise
                 raise error from self._cause(exc)
+            finally:
+                await _aclose(handle)
             for chunk in chunks:
                 yield self._stamp(chunk, started)
-        finally:
-            await _aclose(handle)
+            return
 
-    async def _aopen(self, request: dict[str, Any], stream: bool) -> tuple[Any, Any]:
-        failures, waited = 0, 0.0
-        while True:
-            handle = None
-            try:
-                handle = await self._asend(self.sdk(asynchronous=True), request, stream)
-                if not stream:
-                    return None, handle
-                handle = _aiterator(handle)
-                return handle, await _anext(handle)
-            except Exception as exc:
-                await _aclose(handle)
-                error = self._failure(exc, started=False)
-                failures += 1
-                wait = self.retry.delay(failures, error, waited)
-                if wait is None:
-                    if error is exc:
-                        raise
-                    raise error from self._cause(exc)
-                self._log_retry(error, failures, wait)
-                await asyncio.sleep(wait)
-                waited += wait
-            except BaseException:   # cancelled while waiting for the first event
-                await _aclose(handle)
-                raise
+    def _retry_wait(self, error: Exception, failures: int, waited: float) -> float | None:
+        """Seconds to wait before trying again (nothing reached the caller yet), or None."""
+        wait = self.retry.delay(failures, error, waited)
+        if wait is not None:
+            self._log_retry(error, failures, wait)
+        return wait
 
     # -- shared bookkeeping ------------------------------------------------------------------------
     def _stamp(self, chunk: StreamChunk, started: float) -> StreamChunk:

@@ -181,9 +181,30 @@ def map_error(exc: BaseException, *, provider: str, host: str | None = None, sta
                                 "that the server is running and the base URL is right.", host=host,
                                 provider=provider)
     if "APIError" in names or "ResponseError" in names:  # an error event inside a 200 stream
-        cls = StreamInterrupted if started else ProviderError
-        return cls(f"{provider} reported an error: {message or exc}", provider=provider)
+        text = f"{provider} reported an error: {message or exc}"
+        if started:
+            return StreamInterrupted(text + ". The partial answer is in exc.partial / client.last_partial.",
+                                     provider=provider)
+        kind = _error_kind(exc)
+        if kind in _OVERLOADED_KINDS:   # before any answer: as retryable as an HTTP 5xx
+            return ServerError(text, provider=provider)
+        if kind in _RATE_KINDS:
+            return RateLimitError(text, provider=provider)
+        return ProviderError(text, provider=provider)
     return None
+
+
+_OVERLOADED_KINDS = {"overloaded_error", "api_error", "server_error", "internal_error"}
+_RATE_KINDS = {"rate_limit_error", "rate_limit_exceeded"}
+
+
+def _error_kind(exc: BaseException) -> str | None:
+    """The ``type`` of an error body (``{"error": {"type": ...}}`` or ``{"type": ...}``)."""
+    body = getattr(exc, "body", None)
+    if not isinstance(body, dict):
+        return None
+    inner = body.get("error", body)
+    return inner.get("type") if isinstance(inner, dict) else None
 
 
 def stream_ended(provider: str) -> StreamInterrupted:
