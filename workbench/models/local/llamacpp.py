@@ -265,7 +265,8 @@ class LlamaCppClient(BaseModelClient):
         if self.scheduler is not None:
             key = (id(weights), self.n_ctx(weights), self.n_batch)
             return _PermitContext(self.scheduler.acquire(
-                pool_key=key, factory=lambda: self._new_context(weights), reset=_Context.clear))
+                pool_key=key, factory=lambda: self._new_context(weights), reset=_Context.clear),
+                lambda: self._new_context(weights), weights)
         return _OwnContext(self, weights)
 
     def _decode(self, context: _Context, weights: LlamaWeights, tokens: list[int],
@@ -345,8 +346,13 @@ class _OwnContext:
 
 
 class _PermitContext:
-    def __init__(self, permit):
+    def __init__(self, permit, factory, weights: LlamaWeights):
         self.permit = permit
+        context = permit.context
+        # A pooled context of weights that were cleared (and maybe reloaded at the same
+        # address) is closed: replace it rather than decode on a freed llama_context.
+        if context is None or context.weights is not weights or context.ctx.ctx is None:
+            permit.context = factory()
 
     def __enter__(self) -> _Context:
         return self.permit.context
