@@ -143,7 +143,17 @@ def fork_client(client: BaseModelClient, system: str | None = None) -> BaseModel
     Workflows built ``from_client`` give every step its own history this way; the SDK
     object and any loaded weights are shared, not duplicated.
     """
+    fork = getattr(client, "fork", None)
+    if callable(fork):  # a provider that holds per-conversation resources knows best
+        return fork(system)
     twin = copy.copy(client)
+    # A private KV cache (llama.cpp) belongs to one conversation: the twin makes its own.
+    if hasattr(twin, "_context"):
+        twin._context = None
+    if hasattr(twin, "_context_lock"):
+        import threading
+
+        twin._context_lock = threading.Lock()
     twin.tools = list(client.tools)
     twin.default_generate_kwargs = dict(client.default_generate_kwargs)
     twin._system_message = system
