@@ -33,11 +33,22 @@ def finish_reason(raw: str | None) -> str | None:
 
 
 def get(obj: Any, name: str, default: Any = None) -> Any:
-    """A field of an SDK object (pydantic) or of a plain dict."""
+    """A field of an SDK object (pydantic) or of a plain dict.
+
+    Pydantic keeps fields in ``__dict__`` and unknown ones (``reasoning_content`` on an
+    OpenAI delta) in ``__pydantic_extra__``; reading those directly avoids the exception
+    that ``getattr`` pays for every absent field, on every stream event.
+    """
     if obj is None:
         return default
     if isinstance(obj, dict):
         return obj.get(name, default)
+    fields = getattr(obj, "__dict__", None)
+    if fields is not None and name in fields:
+        return fields[name]
+    extra = getattr(obj, "__pydantic_extra__", None)
+    if extra is not None or hasattr(type(obj), "__pydantic_fields__"):
+        return extra.get(name, default) if extra else default
     return getattr(obj, name, default)
 
 

@@ -101,9 +101,11 @@ class StreamParser:
 
     def feed(self, event: Any) -> list[StreamChunk]:
         out: list[StreamChunk] = []
-        self.model = self.model or get(event, "model")
-        if get(event, "usage"):
-            self.usage = as_dict(get(event, "usage"))
+        if self.model is None:
+            self.model = get(event, "model")
+        usage = get(event, "usage")
+        if usage:
+            self.usage = as_dict(usage)
         for choice in get(event, "choices") or ():
             delta = get(choice, "delta")
             reasoning = _reasoning(delta)
