@@ -27,10 +27,10 @@ from workbench.errors import ConfigurationError, ContextOverflowError
 from workbench.models.chunks import StreamChunk
 from workbench.models.client import BaseModelClient
 from workbench.models.inputs import message_images
+from workbench.models.local.chat_template import starts_in_thinking, template_kwargs, template_message
 from workbench.models.local.scheduler import GenRequest, start_direct
 from workbench.models.local.toolcalls import OutputSplitter, cut_at_stop, stop_strings
 from workbench.models.local.weights import CACHE, CacheEntry, Loaded
-from workbench.models.turn import parse_arguments, wire_message
 
 KIND = "hf"
 DEFAULT_MAX_NEW_TOKENS = 512
@@ -163,31 +163,28 @@ class HuggingFaceClient(BaseModelClient):
                              model=self.model_string)
 
     def _prompt(self, weights: HFWeights, messages, tools, options) -> tuple[list[int], dict | None, bool]:
-        chat = [_template_message(m) for m in messages]
+        chat = [template_message(m) for m in messages]
         has_images = any(message_images(m) for m in messages)
         if has_images and not weights.vision:
             raise ConfigurationError(
                 f"{self.model_string} is a text-only model and cannot take images. Send text only, "
                 f"or use an image-text model (one whose config has a vision_config).")
-        template_kwargs: dict[str, Any] = {}
-        thinking = options.get("thinking")
-        if thinking is not None:
-            template_kwargs["enable_thinking"] = bool(thinking)
+        extra_vars = template_kwargs(options)
         if weights.vision:
             inputs = weights.processor.apply_chat_template(
                 [_vision_message(m) for m in messages], tools=tools, add_generation_prompt=True,
-                tokenize=True, return_dict=True, return_tensors="pt", **template_kwargs)
+                tokenize=True, return_dict=True, return_tensors="pt", **extra_vars)
             ids = inputs.pop("input_ids")[0].tolist()
             inputs.pop("attention_mask", None)
             text = weights.processor.decode(ids[-8:])
             extra = dict(inputs) or None
         else:
             text = weights.tokenizer.apply_chat_template(chat, tools=tools or None, add_generation_prompt=True,
-                                                         tokenize=False, **template_kwargs)
+                                                         tokenize=False, **extra_vars)
             ids = weights.tokenizer(text, add_special_tokens=False)["input_ids"]
             extra = None
         self._check_fits(weights, len(ids))
-        return ids, extra, text.rstrip().endswith("<think>")
+        return ids, extra, starts_in_thinking(text)
 
     def _limit(self, weights: HFWeights) -> int | None:
         return self.n_ctx or weights.max_positions
@@ -273,23 +270,8 @@ def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
 
 
 # -- messages for templates ---------------------------------------------------------------------
-def _template_message(message: dict[str, Any]) -> dict[str, Any]:
-    """Wire message with tool-call arguments as dicts (what HF chat templates expect)."""
-    m = wire_message(message)
-    if m.get("tool_calls"):
-        calls = []
-        for call in m["tool_calls"]:
-            fn = dict(call.get("function", call))
-            fn["arguments"] = parse_arguments(fn.get("arguments"))
-            calls.append({**call, "function": fn})
-        m["tool_calls"] = calls
-    if m.get("content") is None:
-        m["content"] = ""
-    return m
-
-
 def _vision_message(message: dict[str, Any]) -> dict[str, Any]:
-    m = _template_message(message)
+    m = template_message(message)
     content = m.get("content")
     if isinstance(content, list):
         m["content"] = [{"type": "image", "url": p["image_url"]["url"]} if p.get("type") == "image_url"

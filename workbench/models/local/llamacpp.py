@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import json
 import threading
 import time
 import weakref
@@ -31,9 +30,10 @@ from workbench.errors import ConfigurationError, ContextOverflowError, ProviderE
 from workbench.models.chunks import StreamChunk
 from workbench.models.client import BaseModelClient
 from workbench.models.inputs import message_images
+from workbench.models.local import chat_template
 from workbench.models.local.toolcalls import OutputSplitter, cut_at_stop, stop_strings
 from workbench.models.local.weights import CACHE, CacheEntry, Loaded
-from workbench.models.turn import done_chunk, parse_arguments, wire_message
+from workbench.models.turn import done_chunk
 
 KIND = "llamacpp"
 DEFAULT_MAX_TOKENS = 512
@@ -218,13 +218,8 @@ class LlamaCppClient(BaseModelClient):
     def cache_entry(self) -> CacheEntry:
         return self._entry
 
-    def n_ctx(self, weights: LlamaWeights | None = None) -> int:
-        if self._n_ctx_arg:
-            return int(self._n_ctx_arg)
-        if weights is None:
-            with self._entry.use() as weights:
-                return min(weights.n_ctx_train, DEFAULT_N_CTX_CAP)
-        return min(weights.n_ctx_train, DEFAULT_N_CTX_CAP)
+    def n_ctx(self, weights: LlamaWeights) -> int:
+        return int(self._n_ctx_arg) if self._n_ctx_arg else min(weights.n_ctx_train, DEFAULT_N_CTX_CAP)
 
     def _new_context(self, weights: LlamaWeights) -> _Context:
         return _Context(weights, self.n_ctx(weights), self.n_batch, self.n_threads)
@@ -246,7 +241,7 @@ class LlamaCppClient(BaseModelClient):
                     limit=n_ctx, needed=len(tokens), provider=KIND)
             with self._lease(weights) as context:
                 count, finish, chunks = 0, None, self._decode(context, weights, tokens, options)
-                splitter = OutputSplitter(prompt.rstrip().endswith("<think>"))
+                splitter = OutputSplitter(chat_template.starts_in_thinking(prompt))
                 try:
                     for item in chunks:
                         if isinstance(item, tuple):            # (tokens generated, finish reason)
@@ -404,41 +399,5 @@ def render_prompt(weights: LlamaWeights, messages: list[dict[str, Any]], tools, 
         raise ConfigurationError(
             f"{label}: the GGUF has no tokenizer.chat_template, so there is no way to write a chat "
             f"prompt for it. Use a GGUF exported with its chat template.")
-    chat = []
-    for m in messages:
-        m = wire_message(m)
-        if m.get("tool_calls"):
-            m["tool_calls"] = [{**c, "function": {**c["function"],
-                                                   "arguments": parse_arguments(c["function"].get("arguments"))}}
-                               for c in m["tool_calls"]]
-        if m.get("content") is None:
-            m["content"] = ""
-        chat.append(m)
-    variables: dict[str, Any] = {"messages": chat, "tools": tools or None, "add_generation_prompt": True,
-                                 "bos_token": weights.bos, "eos_token": weights.eos}
-    if options.get("thinking") is not None:
-        variables["enable_thinking"] = bool(options["thinking"])
-    return _template(weights.chat_template).render(**variables)
-
-
-_templates: dict[str, Any] = {}
-
-
-def _template(source: str):
-    template = _templates.get(source)
-    if template is None:
-        from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-        def raise_exception(message: str):
-            raise ConfigurationError(f"The model's chat template refused the messages: {message}")
-
-        def tojson(value, indent=None, ensure_ascii=False, sort_keys=False):
-            return json.dumps(value, indent=indent, ensure_ascii=ensure_ascii, sort_keys=sort_keys)
-
-        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
-                                            extensions=["jinja2.ext.loopcontrols"])
-        env.filters["tojson"] = tojson
-        env.globals["raise_exception"] = raise_exception
-        env.globals["strftime_now"] = lambda fmt: time.strftime(fmt)
-        template = _templates[source] = env.from_string(source)
-    return template
+    return chat_template.render(weights.chat_template, messages, tools, options,
+                                bos_token=weights.bos, eos_token=weights.eos)

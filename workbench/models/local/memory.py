@@ -64,6 +64,21 @@ def torch_bytes_by_device(module: Any) -> dict[str, int]:
     return out
 
 
+def guess_bytes_by_device(value: Any) -> dict[str, int]:
+    """Sizes of torch modules found in the value (itself, a tuple/dict of parts, or attributes)."""
+    parts = value if isinstance(value, (tuple, list)) else \
+        list(value.values()) if isinstance(value, dict) else [value] + list(getattr(value, "__dict__", {}).values())
+    out: dict[str, int] = {}
+    for part in parts:
+        if hasattr(part, "parameters") and hasattr(part, "buffers"):
+            for device, n in torch_bytes_by_device(part).items():
+                out[device] = out.get(device, 0) + n
+        elif isinstance(getattr(part, "bytes_by_device", None), dict):
+            for device, n in part.bytes_by_device.items():
+                out[device] = out.get(device, 0) + n
+    return out
+
+
 def free_memory() -> None:
     """Collect garbage and hand cached CUDA blocks back to the driver where CUDA exists."""
     gc.collect()

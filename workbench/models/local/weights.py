@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from workbench.models.local.memory import format_bytes, free_memory
+from workbench.models.local.memory import format_bytes, free_memory, guess_bytes_by_device
 
 log = logging.getLogger(__name__)
 
@@ -331,23 +331,6 @@ class WeightCache:
                 callback(event)
             except Exception:  # a broken gauge must not break a load
                 log.exception("weight-cache subscriber %r failed", callback)
-
-
-def guess_bytes_by_device(value: Any) -> dict[str, int]:
-    """Sizes of torch modules found in the value (itself, a tuple/dict of parts, or attributes)."""
-    parts = value if isinstance(value, (tuple, list)) else \
-        list(value.values()) if isinstance(value, dict) else [value] + list(getattr(value, "__dict__", {}).values())
-    out: dict[str, int] = {}
-    for part in parts:
-        if hasattr(part, "parameters") and hasattr(part, "buffers"):
-            from workbench.models.local.memory import torch_bytes_by_device
-
-            for device, n in torch_bytes_by_device(part).items():
-                out[device] = out.get(device, 0) + n
-        elif isinstance(getattr(part, "bytes_by_device", None), dict):
-            for device, n in part.bytes_by_device.items():
-                out[device] = out.get(device, 0) + n
-    return out
 
 
 def _model_names(model: Any) -> set[str] | None:
