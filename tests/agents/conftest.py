@@ -23,8 +23,3 @@ def make_client(server):
         return wb.client("openai-compat:scripted@" + (fake or server).base_url, **kwargs)
 
     return make
-
-
-def sent_messages(fake, index: int = -1) -> list[dict]:
-    """The messages the model received in request ``index``."""
-    return fake.requests[index].json["messages"]

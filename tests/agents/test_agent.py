@@ -7,10 +7,14 @@ import warnings
 import pytest
 
 import workbench as wb
-from tests.agents.conftest import sent_messages
 from workbench.agents import Agent, MaxIterationsWarning
 from workbench.errors import CheckpointError, ConfigurationError, ServerError
 from workbench.testing import Reply, ToolCall
+
+
+def sent_messages(fake, index: int = -1) -> list[dict]:
+    """The messages the model received in request ``index``."""
+    return fake.requests[index].json["messages"]
 
 
 @wb.tool

@@ -7,11 +7,15 @@ import sys
 
 import pytest
 
-from tests.agents.conftest import sent_messages
 from workbench.agents import Agent, Chain, Parallel, Runner
 from workbench.agents.effects import Call, Checkpoint, Run
 from workbench.prompts.scorer import KeywordScorer, LLMJudgeScorer, Score, Scorer, parse_judgement
 from workbench.testing import FakeOpenAIServer, Reply
+
+
+def sent_messages(fake, index: int = -1) -> list[dict]:
+    """The messages the model received in request ``index``."""
+    return fake.requests[index].json["messages"]
 
 
 class Shout(Runner):

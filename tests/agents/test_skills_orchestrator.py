@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.agents.conftest import sent_messages
 from workbench.agents import Agent, OrchestratorAgent, SkillAgent, discover_skills
 from workbench.errors import ConfigurationError
 from workbench.testing import FakeOpenAIServer, Reply, ToolCall
+
+
+def sent_messages(fake, index: int = -1) -> list[dict]:
+    """The messages the model received in request ``index``."""
+    return fake.requests[index].json["messages"]
 
 
 @pytest.fixture

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.agents.conftest import sent_messages
 from workbench.agents import (Agent, Chain, EvaluatorOptimizer, Parallel, PlanExecuteEvaluator, Router,
                               RoutingError, WorkersFailedError)
 from workbench.checkpoints import load_checkpoint, save_checkpoint
 from workbench.errors import CheckpointError, ConfigurationError, ServerError
 from workbench.prompts.scorer import KeywordScorer, LLMJudgeScorer
 from workbench.testing import FakeOpenAIServer, Reply
+
+
+def sent_messages(fake, index: int = -1) -> list[dict]:
+    """The messages the model received in request ``index``."""
+    return fake.requests[index].json["messages"]
 
 
 def user_texts(fake) -> list[str]:
