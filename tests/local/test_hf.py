@@ -212,3 +212,12 @@ def test_cuda_device_map_and_vram_freed(tiny, expected, fresh_cache):
     del c
     assert wb.clear_hf_cache() > 0
     assert torch.cuda.memory_allocated(0) <= before
+
+
+def test_fork_shares_weights(tiny, expected):
+    from workbench.agents.runner import fork_client
+
+    c = wb.client(MODEL, dtype="float32")
+    twin = fork_client(c, None)
+    assert twin._hf_model is c._hf_model and twin.load_kwargs == c.load_kwargs
+    assert twin.chat(expected["math"].prompt) == expected["math"].answer and c.messages == []

@@ -155,3 +155,13 @@ def test_gpu_offload(tiny, expected, fresh_cache):
     c = wb.client(MODEL, n_gpu_layers=-1)
     assert c.chat(expected["math"].prompt) == expected["math"].answer
     assert "gpu" in wb.cache_info()[0].bytes_by_device
+
+
+def test_fork_shares_weights_with_its_own_context(tiny, expected):
+    from workbench.agents.runner import fork_client
+
+    c = wb.client(MODEL, system="You are terse.", thinking=False)
+    twin = fork_client(c, "You are terse.")
+    assert twin is not c and twin._llama_model is c._llama_model and twin.messages == c.messages
+    assert twin.chat(expected["math"].prompt) == expected["math"].answer
+    assert c.messages[1:] == [] and twin._context is not c._context

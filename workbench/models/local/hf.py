@@ -80,6 +80,9 @@ class HuggingFaceClient(BaseModelClient):
                  trust_remote_code: bool = False, revision: str | None = None, n_ctx: int | None = None,
                  scheduler=None, load_kwargs: dict | None = None, **kwargs: Any):
         super().__init__(model, **kwargs)
+        self._provider_kwargs = dict(device_map=device_map, dtype=dtype, local_files_only=local_files_only,
+                                     trust_remote_code=trust_remote_code, revision=revision, n_ctx=n_ctx,
+                                     scheduler=scheduler, load_kwargs=load_kwargs)
         self.scheduler = scheduler
         self.n_ctx = n_ctx
         self.load_kwargs = {"device_map": device_map if device_map is not None else _default_device_map(),
@@ -93,6 +96,12 @@ class HuggingFaceClient(BaseModelClient):
         label = self.spec.id
         return CACHE.get_or_load(KIND, key_model, self.load_kwargs,
                                  lambda: Loaded(_load_weights(source, label, self.load_kwargs), label=label))
+
+    def fork(self, system: str | None = None) -> "HuggingFaceClient":
+        """A client on the same weights with its own, empty conversation (workflows use it)."""
+        return type(self)(self.resolved, system=system, tools=list(self.tools), mcp_client=self.mcp_client,
+                          generate_kwargs=dict(self.default_generate_kwargs),
+                          max_tool_rounds=self.max_tool_rounds, **self._provider_kwargs)
 
     def reload(self) -> None:
         """Load the weights again (through the cache) after a clear."""

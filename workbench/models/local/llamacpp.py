@@ -182,6 +182,8 @@ class LlamaCppClient(BaseModelClient):
     def __init__(self, model, *, n_ctx: int | None = None, n_gpu_layers: int = 0, n_batch: int = 512,
                  n_threads: int | None = None, use_mmap: bool = True, scheduler=None, **kwargs: Any):
         super().__init__(model, **kwargs)
+        self._provider_kwargs = dict(n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, n_batch=n_batch,
+                                     n_threads=n_threads, use_mmap=use_mmap, scheduler=scheduler)
         self.n_gpu_layers = n_gpu_layers
         self.use_mmap = use_mmap
         self.n_batch = n_batch
@@ -203,6 +205,12 @@ class LlamaCppClient(BaseModelClient):
         label = self.spec.id
         return CACHE.get_or_load(KIND, key_model, load_kwargs,
                                  lambda: _load_weights(path, label, self.n_gpu_layers, self.use_mmap))
+
+    def fork(self, system: str | None = None) -> "LlamaCppClient":
+        """A client on the same weights with its own conversation and its own context (KV cache)."""
+        return type(self)(self.resolved, system=system, tools=list(self.tools), mcp_client=self.mcp_client,
+                          generate_kwargs=dict(self.default_generate_kwargs),
+                          max_tool_rounds=self.max_tool_rounds, **self._provider_kwargs)
 
     def reload(self) -> None:
         """Load the weights again (through the cache) after a clear."""
