@@ -46,11 +46,11 @@ class OrchestratorAgent(Agent):
     workers: list[Runner] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.name is None:
+            self.name = "orchestrator"
         unique_names(self.workers, "An orchestrator's workers")
         self.tools = list(self.tools) + [worker_tool(w) for w in self.workers]
         super().__post_init__()
-        if self.name == "agent":
-            self.name = "orchestrator"
         unique_names([self] + list(self.workers), "An orchestrator and its workers")
 
     @classmethod

@@ -93,13 +93,13 @@ class SkillAgent(Agent):
     skills: dict[str, Skill] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
+        if self.name is None:
+            self.name = "skill_agent"
         self.skills = discover_skills(self.skill_dirs)
         if self.skills:
             self.tools = [t for t in self.tools if getattr(t, "__name__", "") != "activate_skill"]
             self.tools.append(self._activate_tool())
         super().__post_init__()
-        if self.name == "agent":
-            self.name = "skill_agent"
 
     def effective_system_message(self) -> str | None:
         if not self.skills:
