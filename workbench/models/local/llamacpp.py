@@ -31,6 +31,7 @@ from workbench.models.chunks import StreamChunk
 from workbench.models.client import BaseModelClient
 from workbench.models.inputs import message_images
 from workbench.models.local import chat_template
+from workbench.models.local.llamacpp_log import captured_log, failure_reason
 from workbench.models.local.toolcalls import OutputSplitter, cut_at_stop, stop_strings
 from workbench.models.local.weights import CACHE, CacheEntry, Loaded
 from workbench.models.turn import done_chunk
@@ -52,51 +53,20 @@ class LlamaWeights:
     contexts: list[Any] = field(default_factory=list)
 
 
-# -- llama.cpp's log, captured so load failures can say why ----------------------------------
-_log_lock = threading.Lock()
-_log_capture: list[list[str]] = []
-_log_callback = None
-
-
-def _install_log_callback() -> None:
-    global _log_callback
-    import llama_cpp
-
-    if _log_callback is not None:
-        return
-
-    @llama_cpp.llama_log_callback
-    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        msg = text.decode("utf-8", "replace")
-        with _log_lock:
-            for sink in _log_capture:
-                sink.append(msg)
-
-    _log_callback = callback          # keep a reference: llama.cpp holds a raw pointer
-    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
-
-
 def _load_weights(path: str, label: str, n_gpu_layers: int, use_mmap: bool) -> Loaded:
     import llama_cpp
     from llama_cpp import _internals
 
-    _install_log_callback()
     params = llama_cpp.llama_model_default_params()
     params.n_gpu_layers = n_gpu_layers
     params.use_mmap = use_mmap
-    sink: list[str] = []
-    with _log_lock:
-        _log_capture.append(sink)
-    try:
-        model = _internals.LlamaModel(path_model=path, params=params, verbose=True)
-    except ValueError as exc:
-        reason = _failure_reason(sink)
-        raise ConfigurationError(
-            f"llamacpp:{label}: llama.cpp could not load {path!r}: {reason or exc}. Check that the file "
-            f"is a complete GGUF for an architecture this llama-cpp-python supports.") from exc
-    finally:
-        with _log_lock:
-            _log_capture.remove(sink)
+    with captured_log() as log:
+        try:
+            model = _internals.LlamaModel(path_model=path, params=params, verbose=True)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"llamacpp:{label}: llama.cpp could not load {path!r}: {failure_reason(log) or exc}. Check "
+                f"that the file is a complete GGUF for an architecture this llama-cpp-python supports.") from exc
     meta = model.metadata()
     weights = LlamaWeights(
         model=model, path=path, chat_template=meta.get("tokenizer.chat_template"),
@@ -104,13 +74,6 @@ def _load_weights(path: str, label: str, n_gpu_layers: int, use_mmap: bool) -> L
         n_ctx_train=model.n_ctx_train(), size=int(llama_cpp.llama_model_size(model.model)))
     return Loaded(weights, bytes_by_device=_bytes_by_device(model, weights.size, n_gpu_layers),
                   close=_close_weights, label=label)
-
-
-def _failure_reason(lines: list[str]) -> str:
-    text = "".join(lines)
-    keep = [ln.strip() for ln in text.splitlines()
-            if any(w in ln.lower() for w in ("error", "failed", "invalid", "unknown", "not supported"))]
-    return "; ".join(dict.fromkeys(keep))
 
 
 def _bytes_by_device(model: Any, size: int, n_gpu_layers: int) -> dict[str, int]:
