@@ -13,6 +13,7 @@ import ctypes
 import threading
 from typing import Iterator
 
+GGML_LOG_LEVEL_ERROR = 3
 _log_lock = threading.Lock()
 _log_capture: list[list[str]] = []
 _log_callback = None
@@ -37,7 +38,7 @@ def _install_log_callback() -> None:
             sinks = list(_log_capture)
         for sink in sinks:
             sink.append(msg)
-        if not sinks and original is not None:
+        if not sinks and original is not None and level == GGML_LOG_LEVEL_ERROR:
             original(level, text, user_data)
 
     _log_callback = callback          # keep a reference: llama.cpp holds a raw pointer
