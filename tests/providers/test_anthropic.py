@@ -43,7 +43,9 @@ def test_streaming_thinking_blocks_come_apart(anthropic_server):
     phases = [ch.phase for ch in chunks]
     assert phases[:3] == [Phase.THINKING] * 3 and phases[3:6] == [Phase.TEXT] * 3 and phases[-1] is Phase.DONE
     assert c.last_thinking == "Two plus two."
-    assert c.messages[-1] == {"role": "assistant", "content": "It is 4.", "thinking": "Two plus two."}
+    assert c.messages[-1] == {"role": "assistant", "content": "It is 4.", "thinking": "Two plus two.",
+                              "provider_data": {"anthropic": {"thinking_blocks": [
+                                  {"type": "thinking", "thinking": "Two plus two.", "signature": "fake-signature"}]}}}
     body = anthropic_server.last_request.body
     assert body["thinking"] == {"type": "enabled", "budget_tokens": anthropic_messages.DEFAULT_THINKING_BUDGET}
     assert body["max_tokens"] > body["thinking"]["budget_tokens"]
@@ -122,7 +124,7 @@ def test_tool_choice_and_stop_translate():
     assert "seed" not in request and request["temperature"] == 0.2
 
 
-def test_thinking_with_tools_continues_without_unreplayable_thinking(anthropic_server):
+def test_thinking_with_tools_replays_signed_thinking_before_tool_use(anthropic_server):
     @wb.tool
     def lookup(word: str) -> str:
         """Look a word up."""
@@ -134,6 +136,32 @@ def test_thinking_with_tools_continues_without_unreplayable_thinking(anthropic_s
     assert c.chat("Look up hi") == "HI"
     first, second = (r.body for r in anthropic_server.requests)
     assert first["thinking"]["type"] == "enabled"
-    assert "thinking" not in second
+    # The API wants the turn's signed thinking replayed first, and thinking stays on.
+    assert second["thinking"]["type"] == "enabled"
+    assistant = second["messages"][1]["content"]
+    assert assistant[0] == {"type": "thinking", "thinking": "I should look it up.", "signature": "fake-signature"}
+    assert assistant[1]["type"] == "tool_use"
     assert second["messages"][-1]["content"][0]["type"] == "tool_result"
     assert c.last_thinking == "I should look it up."
+
+
+def test_history_from_elsewhere_continues_tool_turn_without_thinking():
+    # No signed blocks (e.g. a history restored from another provider): thinking is left off
+    # for the continuation instead of a 400 from the API.
+    messages = [{"role": "user", "content": "q"},
+                {"role": "assistant", "content": "", "thinking": "plain text only",
+                 "tool_calls": [{"id": "a", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "a", "name": "f", "content": "x"}]
+    request = anthropic_messages.build_request(ModelSpec("claude-x", thinking=True), messages, None,
+                                               {"thinking": True}, False)
+    assert "thinking" not in request
+    assert all(b["type"] != "thinking" for b in request["messages"][1]["content"])
+
+
+def test_signed_thinking_never_reaches_other_providers():
+    from workbench.models.wire import openai_chat
+    message = {"role": "assistant", "content": "x", "thinking": "t",
+               "provider_data": {"anthropic": {"thinking_blocks": [{"type": "thinking", "signature": "s"}]}}}
+    request = openai_chat.build_request(ModelSpec("gpt-x"), [{"role": "user", "content": "q"}, message], None, {}, False)
+    assert request["messages"][1] == {"role": "assistant", "content": "x"}
+

@@ -14,7 +14,7 @@ from typing import Any
 from workbench.models.chunks import Phase, StreamChunk
 
 # Keys an assistant message may carry for us that providers never see.
-METADATA_KEYS = ("thinking", "usage", "model", "finish_reason", "elapsed_s", "partial")
+METADATA_KEYS = ("thinking", "provider_data", "usage", "model", "finish_reason", "elapsed_s", "partial")
 WIRE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name")
 
 
@@ -27,6 +27,7 @@ class TurnResult:
     finish_reason: str | None = None
     elapsed_s: float | None = None
     model: str | None = None
+    provider_data: dict[str, Any] = field(default_factory=dict)
     done: bool = False
 
     @property
@@ -50,6 +51,7 @@ class TurnResult:
             self.finish_reason = info.get("finish_reason")
             self.elapsed_s = info.get("elapsed_s")
             self.model = info.get("model")
+            self.provider_data = dict(info.get("provider_data") or {})
             self.done = True
 
     def assistant_message(self) -> dict[str, Any]:
@@ -63,6 +65,10 @@ class TurnResult:
             ]
         if self.thinking:
             message["thinking"] = self.thinking
+        if self.provider_data:
+            # What only the provider can use again (e.g. Anthropic's signed thinking blocks, which
+            # must be replayed before tool results); stripped from every other provider's request.
+            message["provider_data"] = self.provider_data
         return message
 
 
@@ -93,9 +99,12 @@ def wire_message(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def done_chunk(*, usage: dict | None = None, finish_reason: str | None = None,
-               elapsed_s: float | None = None, model: str | None = None) -> StreamChunk:
-    return StreamChunk(Phase.DONE, {"usage": normalize_usage(usage), "finish_reason": finish_reason,
-                                    "elapsed_s": elapsed_s, "model": model})
+               elapsed_s: float | None = None, model: str | None = None,
+               provider_data: dict | None = None) -> StreamChunk:
+    info = {"usage": normalize_usage(usage), "finish_reason": finish_reason, "elapsed_s": elapsed_s, "model": model}
+    if provider_data:
+        info["provider_data"] = provider_data
+    return StreamChunk(Phase.DONE, info)
 
 
 def normalize_usage(usage: dict | None) -> dict[str, int]:

@@ -52,10 +52,11 @@ def build_request(spec: ModelSpec, messages: list[dict[str, Any]], tools: list[d
         else:
             extra[key] = value
     budget = thinking_budget(spec, options.get("thinking"))
-    if budget is not None and continues_tool_turn(messages):
+    if budget is not None and continues_tool_turn(messages) and not replays_signed_thinking(messages):
         # With thinking on, the API wants this turn's signed thinking blocks replayed before its
-        # tool_use blocks; history keeps thinking as plain text, so the continuation after tool
-        # results is sent without thinking (the API accepts that) instead of failing with a 400.
+        # tool_use blocks. They ride on the assistant message (provider_data) when this client
+        # produced it; a history from elsewhere has none, so continue without thinking (the API
+        # accepts that) instead of failing with a 400.
         budget = None
     if budget is not None:
         request["thinking"] = {"type": "enabled", "budget_tokens": budget}
@@ -94,6 +95,19 @@ def continues_tool_turn(messages: list[dict[str, Any]]) -> bool:
     return bool(messages) and messages[-1].get("role") == "tool"
 
 
+def replays_signed_thinking(messages: list[dict[str, Any]]) -> bool:
+    """The assistant message that requested the pending tools carries its signed thinking."""
+    for message in reversed(messages):
+        if message.get("role") == "assistant":
+            return bool(signed_thinking(message))
+    return False
+
+
+def signed_thinking(message: dict[str, Any]) -> list[dict[str, Any]]:
+    data = (message.get("provider_data") or {}).get("anthropic") or {}
+    return [dict(b) for b in data.get("thinking_blocks") or ()]
+
+
 def tool_spec(tool: dict[str, Any]) -> dict[str, Any]:
     function = tool.get("function", tool)
     return {"name": function["name"], "description": function.get("description", ""),
@@ -124,7 +138,7 @@ def to_wire(messages: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, 
             role, blocks = "user", [{"type": "tool_result", "tool_use_id": message.get("tool_call_id"),
                                      "content": _text_of(message.get("content"))}]
         elif role == "assistant":
-            blocks = content_blocks(message.get("content"))
+            blocks = signed_thinking(message) + content_blocks(message.get("content"))
             for call in message.get("tool_calls") or ():
                 function = call.get("function", {})
                 arguments = parse_arguments(function.get("arguments"))
@@ -182,9 +196,11 @@ def _text_of(content: Any) -> str:
 # -- responses ---------------------------------------------------------------------------------
 
 def parse_response(response: Any, **_: Any) -> Iterator[StreamChunk]:
-    calls = []
+    calls, signed = [], []
     for block in get(response, "content") or ():
         kind = get(block, "type")
+        if kind in ("thinking", "redacted_thinking"):
+            signed.append(as_dict(block))
         if kind == "thinking" and get(block, "thinking"):
             yield StreamChunk(Phase.THINKING, get(block, "thinking"))
         elif kind == "text" and get(block, "text"):
@@ -193,7 +209,15 @@ def parse_response(response: Any, **_: Any) -> Iterator[StreamChunk]:
             calls.append(tool_call_chunk(get(block, "id"), get(block, "name"), as_dict(get(block, "input"))))
     yield from calls
     yield done_chunk(usage=as_dict(get(response, "usage")),
-                     finish_reason=common.finish_reason(get(response, "stop_reason")), model=get(response, "model"))
+                     finish_reason=common.finish_reason(get(response, "stop_reason")), model=get(response, "model"),
+                     provider_data=thinking_data(signed))
+
+
+def thinking_data(blocks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Signed thinking blocks as they must be replayed (signature kept; nothing else)."""
+    keep = [{k: v for k, v in b.items() if k in ("type", "thinking", "signature", "data")} for b in blocks
+            if b.get("signature") or b.get("type") == "redacted_thinking"]
+    return {"anthropic": {"thinking_blocks": keep}} if keep else None
 
 
 class StreamParser:
@@ -204,6 +228,7 @@ class StreamParser:
         self.model = self.stop_reason = None
         self.usage: dict[str, int] = {}
         self.tools: dict[int, dict[str, Any]] = {}
+        self.thinking_blocks: dict[int, dict[str, Any]] = {}
         self.stopped = False
 
     def feed(self, event: Any) -> list[StreamChunk]:
@@ -214,7 +239,15 @@ class StreamParser:
             if dtype == "text_delta" and get(delta, "text"):
                 return [StreamChunk(Phase.TEXT, get(delta, "text"))]
             if dtype == "thinking_delta" and get(delta, "thinking"):
+                block = self.thinking_blocks.get(get(event, "index"))
+                if block is not None:
+                    block["thinking"] += get(delta, "thinking")
                 return [StreamChunk(Phase.THINKING, get(delta, "thinking"))]
+            if dtype == "signature_delta":
+                block = self.thinking_blocks.get(get(event, "index"))
+                if block is not None:
+                    block["signature"] = block.get("signature", "") + (get(delta, "signature") or "")
+                return []
             if dtype == "input_json_delta":
                 self.tools[get(event, "index")]["json"] += get(delta, "partial_json") or ""
             return []
@@ -225,8 +258,11 @@ class StreamParser:
                 self.tools[get(event, "index")] = {"id": get(block, "id"), "name": get(block, "name"), "json": ""}
             elif btype == "text" and get(block, "text"):
                 return [StreamChunk(Phase.TEXT, get(block, "text"))]
-            elif btype == "thinking" and get(block, "thinking"):
-                return [StreamChunk(Phase.THINKING, get(block, "thinking"))]
+            elif btype in ("thinking", "redacted_thinking"):
+                self.thinking_blocks[get(event, "index")] = as_dict(block) | (
+                    {"thinking": get(block, "thinking") or ""} if btype == "thinking" else {})
+                if btype == "thinking" and get(block, "thinking"):
+                    return [StreamChunk(Phase.THINKING, get(block, "thinking"))]
             return []
         if kind == "content_block_stop":
             tool = self.tools.pop(get(event, "index"), None)
@@ -252,8 +288,9 @@ class StreamParser:
     def end(self) -> list[StreamChunk]:
         if not self.stopped:
             raise common.stream_ended(self.provider)
+        blocks = [self.thinking_blocks[i] for i in sorted(self.thinking_blocks)]
         return [done_chunk(usage=self.usage, finish_reason=common.finish_reason(self.stop_reason),
-                           model=self.model)]
+                           model=self.model, provider_data=thinking_data(blocks))]
 
 
 def parse_stream(events: Iterable[Any], **kwargs: Any) -> Iterator[StreamChunk]:
