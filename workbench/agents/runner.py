@@ -144,16 +144,11 @@ def fork_client(client: BaseModelClient, system: str | None = None) -> BaseModel
     object and any loaded weights are shared, not duplicated.
     """
     fork = getattr(client, "fork", None)
-    if callable(fork):  # a provider that holds per-conversation resources knows best
+    if callable(fork):  # in-process clients: same weights, own history and KV cache
         return fork(system)
+    # Cloud clients hold no per-conversation resources: a shallow copy shares the SDK object
+    # (thread-safe HTTP) and gets fresh conversation state below.
     twin = copy.copy(client)
-    # A private KV cache (llama.cpp) belongs to one conversation: the twin makes its own.
-    if hasattr(twin, "_context"):
-        twin._context = None
-    if hasattr(twin, "_context_lock"):
-        import threading
-
-        twin._context_lock = threading.Lock()
     twin.tools = list(client.tools)
     twin.default_generate_kwargs = dict(client.default_generate_kwargs)
     twin._system_message = system
