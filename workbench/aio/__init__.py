@@ -39,9 +39,9 @@ _LAZY = {
     "EvaluatorOptimizer": "workbench.aio.workflows:EvaluatorOptimizer",
     "PlanExecuteEvaluator": "workbench.aio.workflows:PlanExecuteEvaluator",
     "MCPClient": "workbench.aio.mcp:MCPClient",
-    "save_checkpoint": "workbench.checkpoints:save_checkpoint",
-    "load_checkpoint": "workbench.checkpoints:load_checkpoint",
-    "auto_checkpoint": "workbench.checkpoints:auto_checkpoint",
+    "save_checkpoint": "workbench.aio.checkpoints:save_checkpoint",
+    "load_checkpoint": "workbench.aio.checkpoints:load_checkpoint",
+    "auto_checkpoint": "workbench.aio.checkpoints:auto_checkpoint",
     "iterate_in_thread": "workbench.aio.bridge:iterate_in_thread",
 }
 
