@@ -165,31 +165,70 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 
 class AutoCheckpoint:
-    """Saves ``runner`` to ``path`` after every completed iteration or step, and when a run
-    ends or fails. Attached on creation; ``detach()`` (or leaving the ``with`` block) stops it."""
+    """Saves ``target`` to ``path`` after every completed iteration or step of a Runner (and
+    when a run ends or fails), or after every ``chat()`` of a model client. Attached on
+    creation; ``detach()`` (or leaving the ``with`` block) stops it."""
 
-    def __init__(self, runner: Any, path: str | os.PathLike, *, on_finish: bool = True):
+    def __init__(self, target: Any, path: str | os.PathLike, *, on_finish: bool = True):
         from workbench.agents.runner import Runner
+        from workbench.models.client import BaseModelClient
 
-        if not isinstance(runner, Runner):
-            raise TypeError(f"auto_checkpoint() takes a Runner (Agent, Chain, ...), got {type(runner).__name__}; "
-                            "for a client call save_checkpoint(client, path) after each chat.")
-        self.runner = runner
+        self.target = target
         self.path = Path(path).expanduser()
         self.on_finish = on_finish
         self.saves = 0
-        runner._checkpoint_hooks.append(self)
+        if isinstance(target, Runner):
+            target._checkpoint_hooks.append(self)
+        elif isinstance(target, BaseModelClient):
+            self._wrap_chat(target)
+        else:
+            raise TypeError(f"auto_checkpoint() takes a Runner (Agent, Chain, ...) or a model client, "
+                            f"got {type(target).__name__}.")
+
+    @property
+    def runner(self) -> Any:
+        return self.target
 
     def __call__(self, runner: Any, event: str) -> None:
         if event == "finished" and not self.on_finish:
             return
-        save_checkpoint(self.runner, self.path)  # the whole top-level runner, whoever fired
+        self.save()  # the whole top-level target, whichever runner fired
+
+    def save(self) -> None:
+        save_checkpoint(self.target, self.path)
         self.saves += 1
 
+    # A client has no hook list: its chat() is wrapped on the instance (detach() unwraps).
+    def _wrap_chat(self, client: Any) -> None:
+        original = client.chat
+
+        def chat(*args: Any, **kwargs: Any) -> Any:
+            try:
+                out = original(*args, **kwargs)
+            except BaseException:
+                self.save()
+                raise
+            if isinstance(out, str):
+                self.save()
+                return out
+            return self._watch(out)
+
+        chat.__wrapped__ = original
+        chat.__auto_checkpoint__ = self
+        client.chat = chat
+
+    def _watch(self, chunks: Iterator[Any]) -> Iterator[Any]:
+        try:
+            yield from chunks
+        finally:  # finished, failed or abandoned: the history is consistent either way
+            self.save()
+
     def detach(self) -> None:
-        hooks = self.runner._checkpoint_hooks
-        if self in hooks:
+        hooks = getattr(self.target, "_checkpoint_hooks", None)
+        if hooks is not None and self in hooks:
             hooks.remove(self)
+        if getattr(self.target.__dict__.get("chat"), "__auto_checkpoint__", None) is self:
+            del self.target.chat
 
     def __enter__(self) -> "AutoCheckpoint":
         return self
@@ -198,12 +237,13 @@ class AutoCheckpoint:
         self.detach()
 
     def __repr__(self) -> str:
-        return f"<AutoCheckpoint {self.runner.name!r} -> {str(self.path)!r} saves={self.saves}>"
+        name = getattr(self.target, "name", None) or getattr(self.target, "model_string", "?")
+        return f"<AutoCheckpoint {name!r} -> {str(self.path)!r} saves={self.saves}>"
 
 
-def auto_checkpoint(runner: Any, path: str | os.PathLike, *, on_finish: bool = True) -> AutoCheckpoint:
-    """Save the live state of ``runner`` to ``path`` after every completed iteration of its runs."""
-    return AutoCheckpoint(runner, path, on_finish=on_finish)
+def auto_checkpoint(target: Any, path: str | os.PathLike, *, on_finish: bool = True) -> AutoCheckpoint:
+    """Save the live state of a runner (after every completed iteration) or a client (after every chat)."""
+    return AutoCheckpoint(target, path, on_finish=on_finish)
 
 
 @contextmanager

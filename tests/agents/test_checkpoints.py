@@ -156,8 +156,29 @@ def test_auto_checkpoint_on_a_workflow_sees_inner_steps(server, make_client, tmp
     state = load_checkpoint(path)
     assert state["position"]["step"] == 2 and state["position"]["outputs"] == ["o", "d"]
     assert auto.saves >= 3
-    with pytest.raises(TypeError, match="save_checkpoint"):
-        auto_checkpoint(make_client(), path)
+    with pytest.raises(TypeError, match="Runner"):
+        auto_checkpoint(object(), path)
+
+
+def test_auto_checkpoint_on_a_plain_client_saves_after_every_chat(server, make_client, tmp_path):
+    path = tmp_path / "cell.json"
+    client = make_client(system="sys")
+    auto = auto_checkpoint(client, path)
+    server.add(Reply(text="one"), Reply(text="two two"), Reply(status=500, error="down"))
+    client.chat("first")
+    assert load_checkpoint(path)["messages"][-1]["content"] == "one"
+    chunks = client.chat("second", stream=True)
+    assert load_checkpoint(path)["messages"][-1]["content"] == "one"  # not before the stream is consumed
+    list(chunks)
+    assert load_checkpoint(path)["messages"][-1]["content"] == "two two"
+    with pytest.raises(ServerError):
+        client.chat("third")
+    assert load_checkpoint(path)["messages"][-1] == {"role": "user", "content": "third"}
+    assert auto.saves == 3
+    auto.detach()
+    server.add(Reply(text="four"))
+    client.chat("fourth")
+    assert auto.saves == 3 and "chat" not in vars(client)
 
 
 def test_checkpoint_on_failure_context(server, make_client, tmp_path):
