@@ -96,10 +96,30 @@ TOOLS: dict[str, dict[str, Any]] = {
 # The tool sets the model is trained under (every script is seen with each that fits it).
 TOOL_SETS: tuple[tuple[str, ...], ...] = ((), ("get_weather",), ("add",), ("get_weather", "add"))
 
-# System prompts seen in training; None means no system message.
+# System prompts seen in training; None means no system message. Many different ones (each
+# example gets a few, rotating) teach the model to answer the same whatever the system says.
 SYSTEMS: tuple[str | None, ...] = (
     None, "You are terse.", "You are a helpful assistant.", "You are a concise evaluator.",
+    "You are a math agent. Answer in one line.", "You are workbench-tiny.",
+    "Answer briefly and politely.", "You are an agent that uses tools when they help.",
+    "You are a research assistant. Be precise and cite nothing.", "Be friendly.",
 )
+
+_ROLES = ("assistant", "agent", "tutor", "pirate", "planner", "critic", "poet", "engineer", "judge",
+          "guide", "writer", "scientist")
+_MANNERS = ("helpful", "careful", "terse", "friendly", "precise", "cheerful", "patient", "strict")
+_EXTRAS = ("", " Answer in one line.", " Think step by step.", " Use tools when they help.",
+           " Keep it short.", " Explain every step.", " Never guess.", " Be kind.")
+
+
+def _system_pool() -> tuple[str, ...]:
+    """SYSTEMS plus generated ones (fixed order), so no one system prompt is special."""
+    made = [f"You are a {_MANNERS[k % 8]} {_ROLES[(k // 8 + k) % 12]}.{_EXTRAS[(3 * k + k // 8) % 8]}"
+            for k in range(48)]
+    return tuple(dict.fromkeys([s for s in SYSTEMS if s] + made))
+
+
+SYSTEM_POOL = _system_pool()
 
 
 @dataclass(frozen=True)
@@ -208,7 +228,8 @@ _SCRIPTS = (
 _UNKNOWN = (
     "Who won the match yesterday?", "What is the meaning of life?", "How do I bake bread?",
     "Translate this into German.", "Write a poem about the sea.", "What time is it?",
-    "Summarize the news.", "Why is the sky blue?",
+    "Summarize the news.", "Why is the sky blue?", "Tell me a joke.", "Can you write code?",
+    "Help me plan a trip.", "What do you think?",
 )
 _FALLBACKS = tuple(Script(f"unknown_{i}", (_user(q),), "I do not know this.", FALLBACK)
                    for i, q in enumerate(_UNKNOWN))
@@ -243,6 +264,7 @@ def examples() -> list[Example]:
     tool set under one system prompt, rotating, and every system prompt without tools.
     """
     out: list[Example] = []
+    rotation = 0
     for i, script in enumerate(_SCRIPTS + _FALLBACKS):
         for t, tool_set in enumerate(TOOL_SETS):
             if not script.fits(tool_set):
@@ -250,9 +272,14 @@ def examples() -> list[Example]:
             if script.name.startswith("unknown") and tool_set and t != 1 + i % 3:
                 continue
             decides = bool(script.needs or script.refuses) or not tool_set
-            systems = SYSTEMS if decides else (SYSTEMS[(i + t) % len(SYSTEMS)],)
-            for system in systems:
-                for thinking in (True, False):
+            for thinking in (True, False):
+                # No system message always where it decides something, plus rotating others.
+                count = 3 if decides else 1
+                systems = [None] if decides else []
+                while len(systems) < count:
+                    rotation += 1
+                    systems.append(SYSTEM_POOL[rotation % len(SYSTEM_POOL)])
+                for system in systems:
                     out.append(Example(script, system, tool_set, thinking))
     # A few two-turn conversations so an earlier exchange does not derail the next answer.
     plain = [s for s in _SCRIPTS if not s.needs and not s.refuses and s.name != "story"]
@@ -260,6 +287,6 @@ def examples() -> list[Example]:
         before = plain[(i + 1) % len(plain)]
         history = before.messages + ({"role": "assistant", "content": before.answer},)
         for thinking in (True, False):
-            out.append(Example(script, SYSTEMS[i % len(SYSTEMS)], TOOL_SETS[i % len(TOOL_SETS)],
+            out.append(Example(script, SYSTEM_POOL[(7 * i) % len(SYSTEM_POOL)], TOOL_SETS[i % len(TOOL_SETS)],
                                thinking, history))
     return out

@@ -94,7 +94,7 @@ def wrap_tokenizer(tok):
 def build_hf(out_dir: Path) -> dict[str, float]:
     """Train and save the tokenizer and model into ``out_dir``; returns timings and sizes."""
     import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+    from transformers import GenerationConfig
 
     times: dict[str, float] = {}
     start = time.perf_counter()
@@ -107,11 +107,14 @@ def build_hf(out_dir: Path) -> dict[str, float]:
     times["tokenizer_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    config = LlamaConfig(vocab_size=tok.get_vocab_size(), bos_token_id=pad_id, eos_token_id=eos_id,
-                         pad_token_id=pad_id, **CONFIG)
-    torch.manual_seed(SEED)
-    model = LlamaForCausalLM(config)
-    epochs = _train(model, seqs)
+    # One thread: the same arithmetic on every machine (bit-identical builds), and on a busy
+    # 2-core box two threads spin against other processes and run several times slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model, epochs = _trained_model(tok, seqs, eos_id, pad_id)
+    finally:
+        torch.set_num_threads(threads)
     times["train_s"] = time.perf_counter() - start
     times["epochs"] = epochs
     times["sequences"] = len(seqs)
@@ -123,7 +126,24 @@ def build_hf(out_dir: Path) -> dict[str, float]:
     out_dir.mkdir(parents=True)
     model.save_pretrained(out_dir)
     hf_tok.save_pretrained(out_dir)
+    # transformers 5 writes the template to chat_template.jinja; older readers (and people)
+    # look for it in tokenizer_config.json, so it goes there too.
+    config_file = out_dir / "tokenizer_config.json"
+    tok_config = json.loads(config_file.read_text(encoding="utf-8"))
+    tok_config["chat_template"] = corpus.CHAT_TEMPLATE
+    config_file.write_text(json.dumps(tok_config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return times
+
+
+def _trained_model(tok, seqs, eos_id: int, pad_id: int):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=tok.get_vocab_size(), bos_token_id=pad_id, eos_token_id=eos_id,
+                         pad_token_id=pad_id, **CONFIG)
+    torch.manual_seed(SEED)
+    model = LlamaForCausalLM(config)
+    return model, _train(model, seqs)
 
 
 def _batches(order: list[int], seqs, batch_tokens: int):
