@@ -74,3 +74,27 @@ def test_import_workbench_aio_is_light():
             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_aio_adds_drivers_only():
+    """No request building, stream parsing, tool-loop or workflow decisions inside workbench/aio."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(aio.__file__).parent
+    forbidden_calls = {"build_request", "parse_stream", "parse_response", "map_error", "ToolLoop", "tool_message",
+                       "ThinkSplitter", "match_route", "routing_prompt", "plan_prompt", "execute_prompt"}
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("workbench.models.wire"), path.name
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                assert name not in forbidden_calls, (path.name, name)
+    # the agent and workflow twins define no behaviour of their own: docstrings only
+    for module in ("agents.py", "workflows.py"):
+        tree = ast.parse((folder / module).read_text())
+        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef) and not n.name.startswith("Async")):
+            body = [n for n in cls.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+            assert body == [], (module, cls.name)

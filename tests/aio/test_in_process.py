@@ -1,0 +1,132 @@
+"""aio on the in-process tiny model: shared state and weights, inference off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import warnings
+
+import pytest
+
+import workbench as wb
+from workbench import aio
+
+pytest.importorskip("transformers")
+from workbench.models.local.tiny_corpus import EXPECTED  # noqa: E402
+
+MODEL = "hf:workbench-tiny"
+
+
+@pytest.fixture(scope="module")
+def sync_client():
+    return wb.client(MODEL)
+
+
+def tiny_entries():
+    return [e for e in wb.cache_info() if e.provider == "hf" and "workbench-tiny" in e.model]
+
+
+def test_wrapping_shares_messages_and_weights(sync_client):
+    sync_client.reset()
+    client = aio.client(sync_client)
+    assert client.messages is sync_client.messages
+    assert client._hf_model is sync_client._hf_model
+    math = EXPECTED["math"]
+    assert asyncio.run(client.chat("What is 17+25?")) == math.answer
+    assert client.last_thinking.strip() == math.thinking
+    assert sync_client.messages[-1]["content"] == math.answer  # the sync client sees the async turn
+    assert sync_client.chat("Hi") == EXPECTED["greeting"].answer  # and continues it
+    assert len(client.messages) == 4
+
+
+def test_building_from_the_model_string_takes_the_cached_weights(sync_client):
+    before = tiny_entries()
+    assert len(before) == 1
+    client = aio.client(MODEL)
+    after = tiny_entries()
+    assert len(after) == 1 and after[0].loaded_at == before[0].loaded_at  # never loaded a second time
+    assert after[0].hits > before[0].hits
+    assert client._hf_model is sync_client._hf_model
+    assert client.messages is not sync_client.messages  # its own conversation
+    assert asyncio.run(client.chat("What is the capital of France?")) == EXPECTED["capital"].answer
+
+
+def test_inference_runs_off_the_event_loop(sync_client):
+    client = aio.client(MODEL)
+    ticks = []
+
+    async def main():
+        stop = asyncio.Event()
+
+        async def ticker():
+            while not stop.is_set():
+                ticks.append(time.perf_counter())
+                await asyncio.sleep(0.001)
+
+        task = asyncio.create_task(ticker())
+        answer = await client.chat("Tell me a story")
+        stop.set()
+        await task
+        return answer
+
+    assert asyncio.run(main()) == EXPECTED["story"].answer
+    assert len(ticks) > 5
+
+
+def _aio_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("workbench-aio-")]
+
+
+def test_cancelling_a_stream_stops_generation_and_keeps_history(sync_client):
+    client = aio.client(MODEL, system="You are terse.")
+
+    async def main():
+        seen = []
+
+        async def consume():
+            async for chunk in await client.chat("Tell me a story", stream=True, include=["text"]):
+                seen.append(chunk.content)
+
+        task = asyncio.create_task(consume())
+        while len(seen) < 3:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return "".join(seen)
+
+    partial = asyncio.run(main())
+    deadline = time.monotonic() + 10
+    while _aio_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _aio_threads(), "the generation thread kept running after the consumer was cancelled"
+    assert client.messages == [{"role": "system", "content": "You are terse."},
+                               {"role": "user", "content": "Tell me a story"}]
+    assert client.last_partial.text.startswith(partial)
+    assert len(client.last_partial.text) < len(EXPECTED["story"].answer)
+
+
+def test_async_tool_loop_and_agent_on_the_tiny_model():
+    calls = []
+
+    @wb.tool
+    async def get_weather(city: str) -> str:
+        """Get the current weather for a city."""
+        calls.append(city)
+        await asyncio.sleep(0)
+        return "sunny, 21 C"
+
+    client = aio.client(MODEL, tools=[get_weather])
+    assert asyncio.run(client.chat("What is the weather in Paris?")) == "It is sunny in Paris, 21 C."
+    assert calls == ["Paris"]
+    assert [m["role"] for m in client.messages] == ["user", "assistant", "tool", "assistant"]
+
+    agent = aio.Agent(aio.client(MODEL), tools=[get_weather], max_iterations=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # what the tiny model says after the continuation prompt is not scripted
+        asyncio.run(agent.run("What is the weather in Paris?"))
+    assert calls[:2] == ["Paris", "Paris"]
+    assert agent.model_client.messages[3] == {"role": "assistant", "content": "It is sunny in Paris, 21 C.",
+                                             **({"thinking": agent.model_client.messages[3]["thinking"]}
+                                                if "thinking" in agent.model_client.messages[3] else {})}
