@@ -110,3 +110,16 @@ def test_cut_stream_keeps_history_consistent(family):
         asyncio.run(main())
     assert client.messages == [{"role": "user", "content": "count"}]
     assert info.value.partial is not None
+
+def test_one_shot_stream_and_context_manager(family):
+    server, model = family
+    server.add(Reply(text="streamed one shot"), Reply(text="in a with block"))
+
+    async def main():
+        text = [c.content async for c in await aio.chat("Hi", model=model, stream=True, include="text",
+                                                         **options(server))]
+        async with aio.client(model, **options(server)) as client:
+            answer = await client.chat("Hi")
+        return "".join(text), answer
+
+    assert asyncio.run(main()) == ("streamed one shot", "in a with block")

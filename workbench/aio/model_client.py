@@ -76,6 +76,18 @@ class AsyncBaseModelClient:
     def __repr__(self) -> str:  # never shows credentials (ChatState's repr does not either)
         return f"<{type(self).__name__} {self._state.model_string} messages={len(self._state.messages)}>"
 
+    async def aclose(self) -> None:
+        """Close the provider's async connection (if it holds one); the state stays usable."""
+        close = getattr(self._state, "aclose", None)
+        if close is not None:
+            await close()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
     # -- the provider hook ------------------------------------------------------------------
     def _aturn(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
                options: dict[str, Any], stream: bool) -> AsyncIterator[StreamChunk]:
@@ -221,6 +233,27 @@ def client(model=None, *, system: str | None = None, **kwargs: Any) -> AsyncMode
 
 async def chat(user_message: str, *, model=None, system: str | None = None, generate_kwargs: dict | None = None,
                stream: bool = False, images: list | None = None, include=None, **kwargs: Any):
-    """One-shot: a fresh async client, one message, the answer (or an async chunk stream)."""
-    return await client(model, system=system, **kwargs).chat(
-        user_message, generate_kwargs=generate_kwargs, stream=stream, images=images, include=include)
+    """One-shot: a fresh async client, one message, the answer (or an async chunk stream).
+
+    The client's connection is closed when the answer is complete (or the stream ends).
+    """
+    one_shot = client(model, system=system, **kwargs)
+    try:
+        answer = await one_shot.chat(user_message, generate_kwargs=generate_kwargs, stream=stream,
+                                     images=images, include=include)
+    except BaseException:
+        await one_shot.aclose()
+        raise
+    if not stream:
+        await one_shot.aclose()
+        return answer
+    return _closing(answer, one_shot)
+
+
+async def _closing(chunks: AsyncIterator[StreamChunk], owner: AsyncBaseModelClient) -> AsyncIterator[StreamChunk]:
+    try:
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk
+    finally:
+        await owner.aclose()
