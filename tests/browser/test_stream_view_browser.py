@@ -1,0 +1,94 @@
+"""The widgets in real JupyterLab (Chromium through Playwright).
+
+A notebook with a %%aimu cell on a fake OpenAI server streaming 4,000 tokens as fast as it
+can, a %%aimu cell on the built-in workbench-tiny, and the memory gauge. Screenshots go
+to artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import ARTIFACTS, REPO, write_notebook
+
+pytestmark = pytest.mark.browser
+
+WORDS = 4000
+TEXT = " ".join(f"w{i}" for i in range(WORDS))
+
+SETUP = f"""import sys
+sys.path.insert(0, {str(REPO)!r})
+%load_ext workbench
+from workbench.testing import FakeOpenAIServer, Reply
+TEXT = ' '.join(f'w{{i}}' for i in range({WORDS}))
+server = FakeOpenAIServer(default=Reply(text=TEXT, thinking='I will count **every** word.')).start()
+M = 'openai-compat:fast-fake@' + server.base_url"""
+
+
+def open_and_run(page, lab, name: str) -> None:
+    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
+    # a kernel that is ready, then Run All (the app is exposed by --LabApp.expose_app_in_browser)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    try:  # JupyterLab may ask which kernel to use although the notebook names python3
+        page.locator(".jp-Dialog .jp-mod-accept").click(timeout=5_000)
+    except Exception:
+        pass
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+def wait_done(page, count: int, timeout_ms: int = 240_000) -> None:
+    page.wait_for_function(f"document.querySelectorAll('.wb-stream[data-status=\"done\"]').length >= {count}",
+                           timeout=timeout_ms)
+
+
+def test_fast_stream_and_tiny_model_in_jupyterlab(lab, page):
+    write_notebook(lab.root / "stream.ipynb", [
+        SETUP,
+        "%%aimu {M} --thinking\nCount to four thousand.",
+        "%%aimu hf:workbench-tiny\nWhat is the weather in Paris?",
+    ])
+    open_and_run(page, lab, "stream.ipynb")
+    wait_done(page, 2)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "stream_view.png"), full_page=True)
+
+    views = page.locator(".wb-stream")
+    fast = views.nth(0)
+    answer = fast.locator(".wb-answer").inner_text()
+    assert re.sub(r"\s+", " ", answer).strip() == TEXT          # 100% of the text reached the page
+    thinking = fast.locator(".wb-thinking")
+    assert thinking.is_visible() and "count" in thinking.inner_text().lower()
+    assert thinking.get_attribute("open") is None             # folded once the answer started
+    footer = fast.locator(".wb-footer").inner_text()
+    assert "fast-fake" in footer and "tokens" in footer and "tok/s" in footer
+
+    tiny = views.nth(1)
+    assert tiny.locator(".wb-answer").inner_text().strip()
+    assert "workbench-tiny" in tiny.locator(".wb-footer").inner_text()
+
+    assert "IOPub message rate exceeded" not in page.content()
+    assert "IOPub data rate exceeded" not in page.content()
+
+
+def test_gauge_clear_button_removes_the_entry(lab, page):
+    write_notebook(lab.root / "gauge.ipynb", [
+        f"import sys\nsys.path.insert(0, {str(REPO)!r})\n%load_ext workbench\n"
+        "from workbench.models.local import weights\nfrom workbench.models.local.weights import Loaded\n"
+        "weights.get_or_load('hf', 'browser/demo-model', {}, "
+        "lambda: Loaded(value=object(), bytes_by_device={'cpu': 3 * 2**20}, label='browser/demo-model'));",
+        "%aimu cache",
+    ])
+    open_and_run(page, lab, "gauge.ipynb")
+    entry = page.locator(".wb-gauge .wb-entry", has_text="browser/demo-model")
+    entry.wait_for(timeout=120_000)
+    assert "3.0 MiB" in entry.inner_text()
+    assert page.locator(".wb-gauge .wb-device", has_text="process RSS").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "gauge_before_clear.png"), full_page=True)
+    entry.locator("button.wb-clear").click()
+    entry.wait_for(state="detached", timeout=30_000)
+    page.wait_for_selector(".wb-gauge .wb-gauge-message", timeout=10_000)
+    assert "Freed 3.0 MiB" in page.locator(".wb-gauge .wb-gauge-message").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "gauge_after_clear.png"), full_page=True)
