@@ -30,6 +30,17 @@ def median_ms(fn, n: int) -> float:
     return statistics.median(times) * 1000
 
 
+def paired_ms(base, over, n: int) -> tuple[float, float]:
+    """Medians of two functions timed in alternating order, so load drift hits both alike."""
+    a, b = [], []
+    for i in range(n):
+        for fn, out in ((base, a), (over, b)) if i % 2 == 0 else ((over, b), (base, a)):
+            t = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t)
+    return statistics.median(a) * 1000, statistics.median(b) * 1000
+
+
 @dataclass
 class Item:
     name: str
@@ -60,11 +71,10 @@ def main(n: int) -> None:
                 if stream:
                     list(out)
 
-            base, over = median_ms(client_run, n), median_ms(agent_run, n)
+            base, over = paired_ms(client_run, agent_run, n)
             print(f"stream={stream!s:5}  client.chat {base:7.2f} ms   Agent.run {over:7.2f} ms   "
                   f"ratio {over / base:5.3f}")
-        base = median_ms(lambda: [chat() for _ in range(3)], n)
-        over = median_ms(lambda: chain.run("hi"), n)
+        base, over = paired_ms(lambda: [chat() for _ in range(3)], lambda: chain.run("hi"), n)
         print(f"3 chats {base:7.2f} ms   3-step Chain.run {over:7.2f} ms   ratio {over / base:5.3f}")
 
     def decorate():
