@@ -126,3 +126,21 @@ def test_async_tool_loop_and_agent_on_the_tiny_model():
         answer = asyncio.run(agent.run("What is the weather in Paris?"))
     assert answer == "It is sunny in Paris, 21 C." and agent.last_outcome == "max_iterations"
     assert calls == ["Paris", "Paris"]
+
+
+def test_llamacpp_client_is_wrapped_the_same_way():
+    pytest.importorskip("llama_cpp")
+    sync = wb.client("llamacpp:workbench-tiny")
+    client = aio.client(sync)
+    assert asyncio.run(client.chat("What is 17+25?")) == EXPECTED["math"].answer
+    assert client.messages is sync.messages and len(sync.messages) == 2
+    entries = [e for e in wb.cache_info() if e.provider == "llamacpp"]
+    other = aio.client("llamacpp:workbench-tiny")
+    after = [e for e in wb.cache_info() if e.provider == "llamacpp"]
+    assert len(after) == len(entries) == 1 and after[0].loaded_at == entries[0].loaded_at
+    assert after[0].hits > entries[0].hits
+
+    async def stream():
+        return "".join([c.content async for c in await other.chat("Hi", stream=True, include="text")])
+
+    assert asyncio.run(stream()) == EXPECTED["greeting"].answer
