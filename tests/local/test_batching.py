@@ -8,7 +8,8 @@ import workbench as wb
 from workbench.models.chunks import Phase
 from workbench.models.local.scheduler import InferenceScheduler
 
-NAMES = ["math", "greeting", "capital", "prime", "attention", "story", "unknown_0", "unknown_3"]
+LONG = {"max_tokens": 400}           # the story outruns the catalog default of 96 tokens
+NAMES = ["math", "greeting", "capital", "prime", "attention", "story", "weather_no_tool", "add_no_tool"]
 
 
 def run_concurrently(clients, prompts, **kwargs):
@@ -30,10 +31,10 @@ def run_concurrently(clients, prompts, **kwargs):
 def test_batched_outputs_equal_unbatched(tiny, expected):
     prompts = [expected[n].prompt for n in NAMES]
     solo = wb.client("hf:workbench-tiny")
-    reference = [solo.generate(p) for p in prompts]
+    reference = [solo.generate(p, generate_kwargs=LONG) for p in prompts]
     sched = InferenceScheduler(max_concurrent=8, batch_window_s=0.2)
     clients = [wb.client("hf:workbench-tiny", scheduler=sched) for _ in prompts]
-    streams = run_concurrently(clients, prompts)
+    streams = run_concurrently(clients, prompts, generate_kwargs=LONG)
     answers = ["".join(c.content for c in s if c.phase is Phase.TEXT) for s in streams]
     assert answers == reference
     assert answers[0] == expected["math"].answer
@@ -92,7 +93,7 @@ def test_cancelling_one_row_leaves_the_others(tiny, expected):
 
     def full():
         barrier.wait(30)
-        result["b"] = b.generate(story.prompt)
+        result["b"] = b.generate(story.prompt, generate_kwargs=LONG)
 
     threads = [threading.Thread(target=stop_early), threading.Thread(target=full)]
     for t in threads:
