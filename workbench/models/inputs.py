@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import inspect
 import mimetypes
 from pathlib import Path
 from typing import Any, Iterable
@@ -14,7 +15,8 @@ ImageInput = "str | Path | bytes"
 
 def user_message(text: str, images: Iterable[Any] | None = None) -> dict[str, Any]:
     if not isinstance(text, str):
-        raise TypeError(f"A message must be a str, got {type(text).__name__}.")
+        hint = " (a coroutine: you forgot an 'await')" if inspect.isawaitable(text) else ""
+        raise TypeError(f"A message must be a str, got {type(text).__name__}{hint}.")
     if not images:
         return {"role": "user", "content": text}
     parts: list[dict[str, Any]] = [{"type": "text", "text": text}]

@@ -10,6 +10,8 @@ model, so the loop can continue.
 
 from __future__ import annotations
 
+import inspect
+import dataclasses
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +31,11 @@ class PreparedCall:
     source: str = "python"   # "python" | "mcp"
 
     def finish(self, output: Any) -> dict[str, Any]:
+        if inspect.isawaitable(output):  # a programming error, not something the model can fix
+            if inspect.iscoroutine(output):
+                output.close()
+            raise TypeError(f"Tool {self.call.get('name')!r} returned a coroutine/awaitable: you forgot an 'await' "
+                            "(make the tool 'async def' and await inside it).")
         return result(self.call, to_text(output))
 
     def fail(self, exc: BaseException) -> dict[str, Any]:
@@ -131,6 +138,8 @@ def to_text(output: Any) -> str:
         return output
     if hasattr(output, "model_dump"):  # pydantic models
         output = output.model_dump(mode="json")
+    elif dataclasses.is_dataclass(output) and not isinstance(output, type):
+        output = dataclasses.asdict(output)
     try:
         return json.dumps(output, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
