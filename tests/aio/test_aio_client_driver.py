@@ -189,3 +189,24 @@ def test_wrapping_with_options_is_refused_and_async_client_passes_through():
         aio.AsyncModelClient(sync, system="x")
     wrapped = aio.client(sync)
     assert aio.client(wrapped) is wrapped
+
+
+def test_forgotten_await_on_the_sync_surface_is_named_too():
+    client = EchoAsync("openai:gpt-4.1")
+    sync = ScriptedSync(["unused"])
+    with pytest.raises(TypeError, match="forgot an 'await'"):
+        sync.chat(client.generate("x"))          # a coroutine as a message
+
+    async def fetch():
+        return "page"
+
+    @wb.tool
+    def forgot() -> str:
+        """Returns a coroutine by mistake."""
+        return fetch()
+
+    from workbench.models.chunks import StreamChunk as SC
+    sync = ScriptedSync([SC(Phase.TOOL_CALL, {"id": "c1", "name": "forgot", "arguments": {}})], tools=[forgot])
+    with pytest.raises(TypeError, match="forgot an 'await'"):
+        sync.chat("go")                          # a coroutine as a tool result
+    assert sync.messages == [{"role": "user", "content": "go"}]

@@ -60,7 +60,6 @@ async def run_tool_calls(tools, calls: list[dict[str, Any]], concurrent: bool) -
 
 
 async def run_tool_call(tools, call: dict[str, Any]) -> dict[str, Any]:
-    from workbench.aio.model_client import forgot_await
     from workbench.tools.toolset import PreparedCall
 
     prepared = tools.prepare(call)
@@ -74,7 +73,4 @@ async def run_tool_call(tools, call: dict[str, Any]) -> dict[str, Any]:
             output = await asyncio.to_thread(prepared.fn, **prepared.args)
     except Exception as exc:  # the tool's own failure goes back to the model, as in the sync client
         return prepared.fail(exc)
-    error = forgot_await(output, f"The result of tool {call.get('name')!r}")
-    if error is not None:  # a programming error, not something the model can fix
-        raise error
-    return prepared.finish(output)
+    return prepared.finish(output)  # raises TypeError for a forgotten await (a coroutine result)
