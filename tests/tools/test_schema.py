@@ -256,3 +256,27 @@ def test_concurrent_run_keeps_call_order():
                                              for i in range(3)], concurrent=True)
     assert [r["content"] for r in results] == ["0", "10", "20"]
     assert len(set(seen)) > 1
+
+
+def test_bound_methods_become_tools_and_dataclass_results_are_json():
+    class Store:
+        def __init__(self):
+            self.items = {"apple": 3}
+
+        def stock(self, item: str, minimum: int = 0) -> Point:
+            """Stock of an item.
+
+            Args:
+                item: The item name.
+            """
+            return Point(lat=float(self.items.get(item, 0)), lon=float(minimum))
+
+    store = Store()
+    fn = tool(store.stock)
+    params_ = params(fn)
+    assert list(params_["properties"]) == ["item", "minimum"] and params_["required"] == ["item"]
+    assert params_["properties"]["item"]["description"] == "The item name."
+    res = ToolSet([fn]).run_sync({"id": "1", "name": "stock", "arguments": {"item": "apple", "minimum": "2"}})
+    assert res == {"id": "1", "name": "stock", "content": '{"lat": 3.0, "lon": 2.0}', "is_error": False}
+    # ensure_tool returns the usable tool for a bound method given without @tool
+    assert ToolSet([store.stock]).names() == ["stock"]

@@ -72,8 +72,9 @@ class Agent(Runner):
     def _attach_tools(self) -> None:
         # The agent's tools join the client's (by name; the agent's win), so the client's own
         # tool loop runs them and an MCP client on the client keeps working.
-        from workbench.tools.decorator import tool_name
+        from workbench.tools.decorator import ensure_tool, tool_name
 
+        self.tools = [ensure_tool(t) for t in self.tools]
         mine = {tool_name(t): t for t in self.tools}
         kept = [t for t in self.model_client.tools if tool_name(t) not in mine]
         self.model_client.tools[:] = kept + list(mine.values())

@@ -32,6 +32,7 @@ def tool(fn: Callable | None = None, *, name: str | None = None, description: st
         return lambda f: tool(f, name=name, description=description)
     if not callable(fn):
         raise ToolError(f"@tool needs a function, got {type(fn).__name__}.")
+    fn = _attribute_holder(fn)
     doc = parse_docstring(inspect.getdoc(fn) or "")
     tool_name = name or getattr(fn, "__name__", None)
     if not tool_name or tool_name == "<lambda>":
@@ -47,12 +48,30 @@ def tool(fn: Callable | None = None, *, name: str | None = None, description: st
     return fn
 
 
+def _attribute_holder(fn: Callable) -> Callable:
+    """``fn``, or a thin wrapper when ``fn`` cannot carry attributes (bound methods, builtins)."""
+    try:
+        fn.__tool_probe__ = True
+        del fn.__tool_probe__
+        return fn
+    except (AttributeError, TypeError):
+        pass
+    target = fn
+
+    @functools.wraps(target)
+    def wrapper(*args, **kwargs):
+        return target(*args, **kwargs)
+
+    wrapper.__signature__ = inspect.signature(target)
+    return wrapper
+
+
 def ensure_tool(fn: Callable) -> Callable:
     """``fn`` itself when it is already a tool, else ``fn`` decorated with @tool."""
     if getattr(fn, "__tool_spec__", None) is None:
         if not callable(fn):
             raise ToolError(f"{fn!r} is not callable and cannot be a tool.")
-        tool(fn)
+        return tool(fn)
     return fn
 
 
