@@ -16,6 +16,8 @@ ImageInput = "str | Path | bytes"
 def user_message(text: str, images: Iterable[Any] | None = None) -> dict[str, Any]:
     if not isinstance(text, str):
         hint = " (a coroutine: you forgot an 'await')" if inspect.isawaitable(text) else ""
+        if inspect.iscoroutine(text):
+            text.close()  # it can never run now; spare the user a second "never awaited" warning
         raise TypeError(f"A message must be a str, got {type(text).__name__}{hint}.")
     if not images:
         return {"role": "user", "content": text}
