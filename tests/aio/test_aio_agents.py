@@ -265,3 +265,13 @@ def test_runner_as_async_model_client():
     assert isinstance(view, aio.AsyncBaseModelClient)
     assert asyncio.run(view.chat("help me")) == "helped"
     assert view.messages[-1] == {"role": "assistant", "content": "helped"}
+
+
+def test_sync_agents_inside_an_async_workflow_run_in_threads():
+    from tests.aio.test_aio_client_driver import ScriptedSync
+
+    sync_workers = [SyncAgent(ScriptedSync([f"sync {i}"], delay=0.01), name=f"s{i}") for i in range(2)]
+    par = aio.Parallel(sync_workers + [_scripted_agent("a", ["async"])])
+    assert asyncio.run(par.run("task")) == "sync 0\n\n---\n\nsync 1\n\n---\n\nasync"
+    assert all(w.model_client.thread_names[0].startswith("workbench-aio-") for w in sync_workers)
+    assert sync_workers[0].model_client.messages[-1] == {"role": "assistant", "content": "sync 0"}
