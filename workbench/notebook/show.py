@@ -175,7 +175,11 @@ def show(stream: Iterable[StreamChunk], *, model: str | None = None, runner: Any
     if note and not use_widget:
         print(f"Saved checkpoint {note['path']}." +
               (" The next cell restores and resumes it." if note["resume_code"] else ""))
-    result = ShowResult(view.stream.answer, thinking=view.stream.thinking, usage=dict(view.stream.usage),
+    answer = view.stream.answer
+    final = getattr(runner, "last_result", None) if failure is None and not _is_client(runner) else None
+    if isinstance(final, str):   # a workflow's answer is not always the last text streamed
+        answer = final
+    result = ShowResult(answer, thinking=view.stream.thinking, usage=dict(view.stream.usage),
                         elapsed_s=view.stream.elapsed_s, status=status, error=error, checkpoint=note,
                         metadata=meta, state=state)
     if failure is not None and raise_errors:

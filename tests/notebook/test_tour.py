@@ -1,0 +1,70 @@
+"""Every tour notebook runs top to bottom on a real kernel (nbclient), offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workbench.notebook.tour import TOUR, export_html, notebooks_dir, run_tour
+
+
+def tiny_is_built() -> bool:
+    from workbench.models.local.tiny import tiny_root
+
+    return (tiny_root() / "hf" / "model.safetensors").is_file()
+
+
+def test_tour_notebooks_are_committed_without_outputs():
+    for name in TOUR:
+        nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{name}: strip outputs before committing"
+
+
+@pytest.mark.parametrize("name", [n for n in TOUR if n != "05_local_models_and_cache"])
+def test_tour_notebook_runs(name, tmp_path, capsys):
+    run_tour(tmp_path, names=(name,))
+    assert "ok" in capsys.readouterr().out
+    nb = nbformat.read(tmp_path / f"{name}.ipynb", as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    html = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+    assert "IOPub message rate exceeded" not in html
+    views = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+             if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    if name != "01_getting_started":
+        assert views, "the stream view was shown"
+        assert all("text/html" in o["data"] and "text/plain" in o["data"] for o in views)
+        assert "wb-stream-static" in html                    # the static rendering, not an empty widget div
+        assert "application/vnd.jupyter.widget-state+json" in json.dumps(nb.metadata.get("widgets", {}))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not tiny_is_built(), reason="workbench-tiny is not built yet (python -m workbench.models.local.tiny)")
+def test_local_models_tour_notebook_runs(tmp_path):
+    run_tour(tmp_path, names=("05_local_models_and_cache",))
+    nb = nbformat.read(tmp_path / "05_local_models_and_cache.ipynb", as_version=4)
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+
+
+def test_html_export_prefers_static_renderings(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
+        "display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2,
+                                                                            "version_minor": 0},
+                              "text/html": "<div class='wb-stream-static'>Hello</div>", "text/plain": "Hello"})])])
+    export_html(nb, tmp_path / "x.html")
+    assert "wb-stream-static" in (tmp_path / "x.html").read_text()
+
+
+def test_failing_notebook_is_reported_and_still_written(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1/0")]), src / "broken.ipynb")
+    with pytest.raises(SystemExit):
+        run_tour(tmp_path / "out", names=("broken",), source_dir=src)
+    assert (tmp_path / "out" / "broken.html").exists()
+    assert "broken" in capsys.readouterr().err
