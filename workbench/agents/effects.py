@@ -23,9 +23,12 @@ Chat        ``n = len(client.messages)``; ``client.chat(message, generate_kwargs
             ``chat_outcome(client.messages, n, text)`` (a :class:`ChatOutcome`).
 Run         Drive ``runner._logic(...)`` recursively with the same driver (so inner chunks
             stream live, already tagged by the inner runner); send its return value.
-RunAll      Drive every ``(runner, task)`` concurrently (threads / a TaskGroup) and let all
-            of them finish; send a list of :class:`Outcome` in the given order (a failure is
-            an Outcome with ``error``, never raised). Chunks are relayed as they come.
+RunAll      Sync: drive every ``(runner, task)`` in threads and let all of them finish;
+            send a list of :class:`Outcome` in the given order (a failure is an Outcome
+            with ``error``, never raised). Async (``workbench.aio``): a TaskGroup; the
+            first failure cancels the rest and ``RunAllFailed`` (an ExceptionGroup of
+            every error, ``.outcomes`` = what finished) is thrown in at the ``yield``.
+            Chunks are relayed as they come.
 Call        Send ``fn(*args, **kwargs)`` (async drivers run it in a thread).
 Checkpoint  Call ``fire_checkpoint_hooks(runner, "iteration")`` for every runner being
             driven, outermost first; send None.
