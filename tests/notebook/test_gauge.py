@@ -29,6 +29,9 @@ def test_entries_devices_and_the_background_thread_ends_on_close(entries):
         assert "process RSS" in names and "system RAM" in names
         assert gauge.thread.is_alive()
         assert "nbtest/alpha" in gauge.text() and "4.0 KiB" in gauge.text()
+        data = gauge._repr_mimebundle_()
+        data = data[0] if isinstance(data, tuple) else data
+        assert "application/vnd.jupyter.widget-view+json" in data and "nbtest/alpha" in data["text/html"]
     finally:
         gauge.close()
     assert not gauge.thread.is_alive()

@@ -224,9 +224,24 @@ class MemoryGauge(anywidget.AnyWidget):
             lines.append(f"  {dev['name']}: {human_bytes(dev['used'])} / {human_bytes(dev['total'])}")
         return "\n".join(lines)
 
+    def html(self) -> str:
+        """A static table of the same figures (saved notebooks, nbconvert HTML)."""
+        import html
+
+        rows = "".join(
+            f"<tr><td>{html.escape(r['provider'])}:{html.escape(r['model'])}</td><td>{human_bytes(r['bytes'])}</td>"
+            f"<td>{html.escape(', '.join(f'{d} {human_bytes(b)}' for d, b in r['bytes_by_device'].items()))}</td></tr>"
+            for r in self.entries)
+        devices = "".join(f"<tr><td>{html.escape(d['name'])}</td><td>{human_bytes(d['used'])}</td>"
+                          f"<td>of {human_bytes(d['total'])}</td></tr>" for d in self.devices)
+        title = f"{len(self.entries)} loaded" if self.entries else "empty"
+        return (f'<div class="wb-gauge-static"><b>Weight cache: {title}</b>'
+                f"<table>{rows}{devices}</table></div>")
+
     def _repr_mimebundle_(self, **kwargs: Any):
         bundle = super()._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         if isinstance(data, dict):
             data["text/plain"] = self.text()
+            data["text/html"] = self.html()
         return bundle
