@@ -42,6 +42,7 @@ _LAZY = {
     "save_checkpoint": "workbench.aio.checkpoints:save_checkpoint",
     "load_checkpoint": "workbench.aio.checkpoints:load_checkpoint",
     "auto_checkpoint": "workbench.aio.checkpoints:auto_checkpoint",
+    "RunAllFailed": "workbench.aio.driver:RunAllFailed",
     "iterate_in_thread": "workbench.aio.bridge:iterate_in_thread",
 }
 
