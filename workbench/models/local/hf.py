@@ -56,14 +56,25 @@ def looks_like_path(model_id: str) -> bool:
     return model_id.startswith(("/", "./", "../", "~")) or Path(model_id).expanduser().exists()
 
 
-def resolve_source(model_id: str) -> tuple[str, str]:
-    """``(cache key model, what from_pretrained gets)``: catalog id, folder, or hub id."""
+def cache_model_id(model_id: str) -> str:
+    """The model part of the cache key: the catalog id, a folder's resolved path, or the hub id.
+
+    Cheap on purpose (no file reads): a second client must find the entry in well under a
+    millisecond; building the tiny model or checking a folder happens only on a miss.
+    """
+    if looks_like_path(model_id):
+        return str(Path(model_id).expanduser().resolve())
+    return model_id
+
+
+def resolve_source(model_id: str) -> str:
+    """What from_pretrained gets: the tiny model's folder (built if missing), a folder, or a hub id."""
     from workbench.models.local.tiny_corpus import TINY_ID
 
     if model_id == TINY_ID:
         from workbench.models.local.tiny import ensure_tiny
 
-        return TINY_ID, str(ensure_tiny().hf_dir)
+        return str(ensure_tiny().hf_dir)
     if looks_like_path(model_id):
         path = Path(model_id).expanduser().resolve()
         if not (path / "config.json").is_file():
@@ -71,8 +82,8 @@ def resolve_source(model_id: str) -> tuple[str, str]:
             raise ConfigurationError(
                 f"hf:{model_id}: the folder {str(path)!r} {what}. Give a folder saved with "
                 f"save_pretrained(), or a hub id like 'hf:Qwen/Qwen3-0.6B' that is in your local HF cache.")
-        return str(path), str(path)
-    return model_id, model_id
+        return str(path)
+    return model_id
 
 
 class HuggingFaceClient(BaseModelClient):
@@ -92,10 +103,10 @@ class HuggingFaceClient(BaseModelClient):
 
     # -- weights -------------------------------------------------------------------------------
     def _load(self) -> CacheEntry:
-        key_model, source = resolve_source(self.spec.id)
         label = self.spec.id
-        return CACHE.get_or_load(KIND, key_model, self.load_kwargs,
-                                 lambda: Loaded(_load_weights(source, label, self.load_kwargs), label=label))
+        return CACHE.get_or_load(
+            KIND, cache_model_id(label), self.load_kwargs,
+            lambda: Loaded(_load_weights(resolve_source(label), label, self.load_kwargs), label=label))
 
     def fork(self, system: str | None = None) -> "HuggingFaceClient":
         """A client on the same weights with its own, empty conversation (workflows use it)."""

@@ -99,20 +99,27 @@ def _token_text(model: Any, token: int) -> str:
     return model.token_get_text(token) if token >= 0 else ""
 
 
-def resolve_gguf(model_id: str) -> tuple[str, str]:
-    """``(cache key model, file path)`` for a catalog id or a GGUF path."""
+def cache_model_id(model_id: str) -> str:
+    """The model part of the cache key (no file reads: see hf.cache_model_id)."""
+    from workbench.models.local.tiny_corpus import TINY_ID
+
+    return model_id if model_id == TINY_ID else str(Path(model_id).expanduser().resolve())
+
+
+def resolve_gguf(model_id: str) -> str:
+    """The GGUF file of a catalog id (built if missing) or a path; a clear error when there is none."""
     from workbench.models.local.tiny_corpus import TINY_ID
 
     if model_id == TINY_ID:
         from workbench.models.local.tiny import ensure_tiny
 
-        return TINY_ID, str(ensure_tiny().gguf)
+        return str(ensure_tiny().gguf)
     path = Path(model_id).expanduser().resolve()
     if not path.is_file():
         raise ConfigurationError(
             f"llamacpp:{model_id}: no GGUF file at {str(path)!r}. Give the path of a .gguf file "
             f"(e.g. 'llamacpp:/models/qwen3-8b-q4.gguf') or 'llamacpp:workbench-tiny'.")
-    return str(path), str(path)
+    return str(path)
 
 
 # -- one context (KV cache) -------------------------------------------------------------------
@@ -163,11 +170,11 @@ class LlamaCppClient(BaseModelClient):
         _close_context(self.__dict__)
 
     def _load(self) -> CacheEntry:
-        key_model, path = resolve_gguf(self.spec.id)
         load_kwargs = {"n_gpu_layers": self.n_gpu_layers, "use_mmap": self.use_mmap}
         label = self.spec.id
-        return CACHE.get_or_load(KIND, key_model, load_kwargs,
-                                 lambda: _load_weights(path, label, self.n_gpu_layers, self.use_mmap))
+        return CACHE.get_or_load(
+            KIND, cache_model_id(label), load_kwargs,
+            lambda: _load_weights(resolve_gguf(label), label, self.n_gpu_layers, self.use_mmap))
 
     def fork(self, system: str | None = None) -> "LlamaCppClient":
         """A client on the same weights with its own conversation and its own context (KV cache)."""

@@ -210,6 +210,11 @@ class _HFBatcher:
     def _work(self) -> None:
         s = self.scheduler
         while True:
+            with self._lock:
+                if not self._pending:        # nothing left: end now, not a window later
+                    self._running = False
+                    s._forget_batcher(self)
+                    return
             # Give requests that arrive together a moment to join (the window ends early when full).
             deadline = time.monotonic() + s.batch_window_s
             while time.monotonic() < deadline:
