@@ -121,7 +121,15 @@ def test_tool_choice_and_stop_translate():
         {"stop": "END", "tool_choice": "required", "seed": 1, "temperature": 0.2}, False)
     assert request["tools"] == [{"name": "f", "description": "d", "input_schema": {"type": "object"}}]
     assert request["stop_sequences"] == ["END"] and request["tool_choice"] == {"type": "any"}
-    assert "seed" not in request and request["temperature"] == 0.2
+    assert "seed" not in request and request["extra_body"]["temperature"] == 0.2
+
+
+def test_sampling_options_reach_the_wire_through_the_sdk(anthropic_server):
+    anthropic_server.add(Reply(text="ok"))
+    c = claude(anthropic_server)
+    assert c.chat("hi", generate_kwargs={"temperature": 0.3, "top_p": 0.9, "top_k": 5}) == "ok"
+    body = anthropic_server.last_request.body
+    assert (body["temperature"], body["top_p"], body["top_k"]) == (0.3, 0.9, 5)
 
 
 def test_thinking_with_tools_replays_signed_thinking_before_tool_use(anthropic_server):

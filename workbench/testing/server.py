@@ -122,6 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128   # many clients connect at once (Parallel of 16 agents); the default 5 refuses some
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up (the point of several tests) is not a server failure.

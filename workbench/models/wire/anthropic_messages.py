@@ -23,7 +23,9 @@ DEFAULT_MAX_TOKENS = 4096          # the API requires max_tokens on every reques
 DEFAULT_THINKING_BUDGET = 2048
 MIN_THINKING_BUDGET = 1024         # the API's lower bound
 EFFORT_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
-SDK_PARAMS = {"temperature", "top_p", "top_k", "metadata", "service_tier"}
+# Named SDK parameters. Sampling options (temperature, top_p, top_k) travel in extra_body: SDK 2.x
+# dropped them from messages.create's signature while the API still takes them.
+SDK_PARAMS = {"metadata", "service_tier"}
 
 
 def build_request(spec: ModelSpec, messages: list[dict[str, Any]], tools: list[dict] | None,
