@@ -79,6 +79,8 @@ def test_workbench_tiny_in_jupyterlab(lab, page):
     view = page.locator(".wb-stream").first
     assert view.locator(".wb-answer").inner_text().strip() or view.locator(".wb-tool").count()
     assert "workbench-tiny" in view.locator(".wb-footer").inner_text()
+    thinking = view.locator(".wb-thinking")             # the tiny model thinks before it answers
+    assert thinking.is_visible() and thinking.get_attribute("open") is None
     assert "IOPub message rate exceeded" not in page.content()
 
 
