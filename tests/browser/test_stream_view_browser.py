@@ -103,3 +103,32 @@ def test_gauge_clear_button_removes_the_entry(lab, page):
     page.wait_for_selector(".wb-gauge .wb-gauge-message", timeout=10_000)
     assert "Freed 3.0 MiB" in page.locator(".wb-gauge .wb-gauge-message").inner_text()
     page.screenshot(path=str(ARTIFACTS / "gauge_after_clear.png"), full_page=True)
+
+
+MARKDOWN = ("## Plan\\n\\n1. **Bold** step\\n2. *soft* step with `code`\\n\\n"
+            "<img src=x onerror=alert(1)> [link](https://example.org) [bad](javascript:alert(1))\\n\\n"
+            "```python\\nprint('<b>hi</b>')\\n```")
+
+
+def test_markdown_is_rendered_safely_and_tools_show_as_a_timeline(lab, page):
+    write_notebook(lab.root / "markdown.ipynb", [
+        SETUP + "\nfrom workbench.testing import ToolCall\nimport workbench as wb\n"
+        "@wb.tool\ndef get_weather(city: str) -> str:\n    '''The weather in a city.'''\n    return 'sunny in ' + city\n"
+        "server.add(Reply(tool_calls=[ToolCall('get_weather', {'city': 'Paris'})]), "
+        f"Reply(text=\"{MARKDOWN}\"))",
+        "%%aimu {M} --tools get_weather\nWeather in Paris, as a plan?",
+    ])
+    open_and_run(page, lab, "markdown.ipynb")
+    wait_done(page, 1)
+    page.screenshot(path=str(ARTIFACTS / "stream_view_markdown.png"), full_page=True)
+    answer = page.locator(".wb-stream .wb-answer").first
+    assert answer.locator("h4", has_text="Plan").count() == 1
+    assert answer.locator("ol li").count() == 2 and answer.locator("strong", has_text="Bold").count() == 1
+    assert answer.locator("pre code").inner_text() == "print('<b>hi</b>')"
+    assert answer.locator("img").count() == 0 and "<img src=x" in answer.inner_text()
+    assert answer.locator("a[href='https://example.org']").count() == 1
+    assert answer.locator("a[href^='javascript']").count() == 0
+    tool = page.locator(".wb-stream .wb-tool").first
+    assert "get_weather" in tool.inner_text() and "done" in tool.locator(".wb-tool-status").inner_text().lower()
+    tool.locator("summary").click()
+    assert "sunny in Paris" in tool.inner_text()

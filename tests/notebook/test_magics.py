@@ -171,3 +171,14 @@ def test_metadata_records_model_parameters_tokens_and_timing(shell, fake_openai,
     assert meta["model"] and meta["parameters"] == {"temperature": 0.5}
     assert set(meta) >= {"usage", "elapsed_s", "tokens_per_s", "status", "format"}
     json.dumps(meta)
+
+
+def test_a_rejected_api_key_is_never_printed(shell, fake_openai, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-nbtest-very-secret-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    fake_openai.add(Reply(status=401, error="Incorrect API key provided: sk-nbtest-very-secret-key"))
+    run_cell(shell, "openai:gpt-4.1 -o nbtest_r", "Hi")
+    captured = capsys.readouterr()
+    assert "aimu:" in captured.err
+    assert "very-secret" not in captured.err + captured.out
+    assert "very-secret" not in json.dumps(shell.user_ns["nbtest_r"].metadata)
