@@ -91,3 +91,22 @@ def test_show_keeps_the_partial_answer_of_a_failed_stream(fake_openai, model):
         fake_openai.add(Reply(text="again cut " * 5, drop_after=2))
         wb.show(client.chat("go", stream=True))
     assert info.value.shown.startswith("again")
+
+
+def test_ashow_is_the_async_twin(fake_openai, model, capsys):
+    import asyncio
+
+    from workbench import aio
+    from workbench.notebook.show import ashow
+    from workbench.testing import Reply
+
+    fake_openai.add(Reply(text="Async hello.", thinking="quick"))
+
+    async def main():
+        client = aio.client(model)
+        return client, await ashow(await client.chat("Hi", stream=True))
+
+    client, result = asyncio.run(main())
+    assert result == "Async hello." and result.thinking == "quick"
+    assert "Async hello." in capsys.readouterr().out
+    assert client.messages[-1]["content"] == "Async hello."

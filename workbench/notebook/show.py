@@ -16,6 +16,8 @@ checkpoint after each model turn into ``.workbench/checkpoints/``; when the run 
 interrupted the output says what was saved, the next cell is pre-filled with the code that
 restores and resumes it, and the error is raised again (``raise_errors=False`` returns
 the partial result instead).
+
+``await ashow(stream)`` is the same for async streams (``workbench.aio``).
 """
 
 from __future__ import annotations
@@ -86,11 +88,13 @@ def find_runner(stream: Any, depth: int = 6) -> Any:
             continue
         for name in ("self", "runner"):   # a client's or Runner's method, or the agent driver
             owner = frame.f_locals.get(name)
-            if owner is not None and (isinstance(owner, BaseModelClient) or
-                                      (callable(getattr(owner, "checkpoint", None)) and hasattr(owner, "restore"))):
+            if owner is not None and (isinstance(owner, BaseModelClient) or (
+                    callable(getattr(owner, "restore", None)) and
+                    (callable(getattr(owner, "checkpoint", None)) or hasattr(owner, "messages")))):
                 return owner
         if depth > 0:
-            inner = [getattr(gen, "gi_yieldfrom", None)] + [v for v in frame.f_locals.values() if inspect.isgenerator(v)]
+            inner = [getattr(gen, "gi_yieldfrom", None)] + [
+                v for v in frame.f_locals.values() if inspect.isgenerator(v) or inspect.isasyncgen(v)]
             todo.extend(v for v in inner if v is not None)
     return None
 
@@ -104,84 +108,88 @@ def _label(runner: Any) -> str:
     return getattr(client, "model_string", "") or type(runner).__name__
 
 
-def show(stream: Iterable[StreamChunk], *, model: str | None = None, runner: Any = None,
-         widget: bool | None = None, checkpoint: bool = True, raise_errors: bool = True,
-         resume_code: str | None = None, metadata: dict | None = None,
-         checkpoint_path=None, render: str = "markdown") -> ShowResult:
-    """Show a chunk stream live and return the final answer (see the module docstring)."""
-    from IPython.display import display
+class ShowRun:
+    """One shown stream: the view, its checkpoints and the final output (sync and async share it)."""
 
-    from workbench.notebook import checkpoint_cells as cells
+    def __init__(self, runner: Any, *, model: str | None, widget: bool | None, checkpoint: bool,
+                 resume_code: str | None, metadata: dict | None, checkpoint_path, render: str):
+        from IPython.display import display
 
+        from workbench.notebook import checkpoint_cells as cells
+
+        self.runner = runner
+        self.resume_code = resume_code
+        self.extra_metadata = metadata or {}
+        label = model or (_label(runner) if runner is not None else "")
+        self.use_widget = has_frontend() if widget is None else widget
+        if self.use_widget:
+            from workbench.notebook.stream_view import StreamView
+
+            self.view = StreamView(label, render=render)
+            self.handle = display(self.view, display_id=True)
+        else:
+            from workbench.notebook.stream_view import TerminalView
+
+            self.view, self.handle = TerminalView(label), None
+        self.saver = cells.RunCheckpoints(runner, label, path=checkpoint_path) \
+            if (checkpoint and runner is not None) else None
+        self.hook = _attach_auto_checkpoint(runner, self.saver.path) if self.saver is not None else None
+
+    def feed(self, chunk: StreamChunk) -> None:
+        self.view.feed(chunk)
+        if self.saver is not None and self.hook is None and chunk.phase is Phase.DONE:
+            self.saver.save()     # a plain client: after every model turn (a Runner's hook saves itself)
+
+    def end(self, failure: BaseException | None) -> ShowResult:
+        """After the stream is closed (so the runner's history is consistent): save, offer, display."""
+        from workbench.notebook import checkpoint_cells as cells
+
+        if self.hook is not None:
+            self.hook.detach()
+        status, error = "done", ""
+        if isinstance(failure, KeyboardInterrupt):
+            status, error = "interrupted", "interrupted by the user"
+        elif failure is not None:
+            status, error = "error", f"{type(failure).__name__}: {failure}"
+        note = None
+        if self.saver is not None and self.saver.save() and failure is not None:
+            code = self.resume_code
+            if code is None:
+                var = cells.runner_variable(self.runner, _user_namespace()) or "runner"
+                code = cells.resume_code_for_runner(var, self.saver.path, is_client=_is_client(self.runner))
+            offered = cells.offer_next_cell(code)
+            note = {"path": cells.display_path(self.saver.path), "resume_code": code if offered else None}
+        self.view.finish(status, error, checkpoint=note)
+
+        stream = self.view.stream
+        state = stream.snapshot()
+        meta = {"model": state["footer"]["model"], "usage": dict(stream.usage),
+                "elapsed_s": state["footer"]["elapsed_s"], "tokens_per_s": state["footer"]["tokens_per_s"],
+                "status": status, **self.extra_metadata}
+        if note:
+            meta["checkpoint"] = note["path"]
+        if self.handle is not None:
+            data, _ = self.view.bundle()
+            self.handle.update(data, metadata={"workbench": meta}, raw=True)
+        elif note:
+            print(f"Saved checkpoint {note['path']}." +
+                  (" The next cell restores and resumes it." if note["resume_code"] else ""))
+        answer = stream.answer
+        final = getattr(self.runner, "last_result", None) if failure is None and not _is_client(self.runner) else None
+        if isinstance(final, str):   # a workflow's answer is not always the last text streamed
+            answer = final
+        return ShowResult(answer, thinking=stream.thinking, usage=dict(stream.usage), elapsed_s=stream.elapsed_s,
+                          status=status, error=error, checkpoint=note, metadata=meta, state=state)
+
+
+def _check_stream(stream: Any) -> None:
     if isinstance(stream, str):
         raise TypeError("show() takes a chunk stream, e.g. wb.show(client.chat('Hi', stream=True)); "
                         "got a str (did you forget stream=True?)")
-    runner = runner if runner is not None else find_runner(stream)
-    label = model or (_label(runner) if runner is not None else "")
-    use_widget = has_frontend() if widget is None else widget
-    if use_widget:
-        from workbench.notebook.stream_view import StreamView
 
-        view = StreamView(label, render=render)
-        handle = display(view, display_id=True)
-    else:
-        from workbench.notebook.stream_view import TerminalView
 
-        view, handle = TerminalView(label), None
-    saver = cells.RunCheckpoints(runner, label, path=checkpoint_path) \
-        if (checkpoint and runner is not None) else None
-
-    hook = _attach_auto_checkpoint(runner, saver.path) if saver is not None else None
-    status, error, failure = "done", "", None
-    try:
-        for chunk in stream:
-            view.feed(chunk)
-            if saver is not None and hook is None and chunk.phase is Phase.DONE:
-                saver.save()     # a plain client: after every model turn
-    except KeyboardInterrupt as exc:
-        status, error, failure = "interrupted", "interrupted by the user", exc
-    except Exception as exc:
-        status, error, failure = "error", f"{type(exc).__name__}: {exc}", exc
-    finally:
-        close = getattr(stream, "close", None)
-        if callable(close):  # lets the client record the failure before we checkpoint
-            try:
-                close()
-            except Exception:
-                pass
-        if hook is not None:
-            hook.detach()
-
-    note = None
-    if failure is not None and saver is not None and saver.save():
-        if resume_code is None:
-            var = cells.runner_variable(runner, _user_namespace())
-            resume_code = cells.resume_code_for_runner(var or "runner", saver.path, is_client=_is_client(runner))
-        offered = cells.offer_next_cell(resume_code)
-        note = {"path": cells.display_path(saver.path), "resume_code": resume_code if offered else None}
-    elif failure is None and saver is not None:
-        saver.save()
-    view.finish(status, error, checkpoint=note)
-
-    state = view.stream.snapshot()
-    meta = {"model": state["footer"]["model"], "usage": dict(view.stream.usage),
-            "elapsed_s": state["footer"]["elapsed_s"], "tokens_per_s": state["footer"]["tokens_per_s"],
-            "status": status, **(metadata or {})}
-    if note:
-        meta["checkpoint"] = note["path"]
-    data, _ = view.bundle()
-    if handle is not None:
-        handle.update(data, metadata={"workbench": meta}, raw=True)
-    if note and not use_widget:
-        print(f"Saved checkpoint {note['path']}." +
-              (" The next cell restores and resumes it." if note["resume_code"] else ""))
-    answer = view.stream.answer
-    final = getattr(runner, "last_result", None) if failure is None and not _is_client(runner) else None
-    if isinstance(final, str):   # a workflow's answer is not always the last text streamed
-        answer = final
-    result = ShowResult(answer, thinking=view.stream.thinking, usage=dict(view.stream.usage),
-                        elapsed_s=view.stream.elapsed_s, status=status, error=error, checkpoint=note,
-                        metadata=meta, state=state)
+def _finish(run: ShowRun, failure: BaseException | None, raise_errors: bool) -> ShowResult:
+    result = run.end(failure)
     if failure is not None and raise_errors:
         try:
             failure.shown = result
@@ -189,6 +197,55 @@ def show(stream: Iterable[StreamChunk], *, model: str | None = None, runner: Any
             pass
         raise failure
     return result
+
+
+def show(stream: Iterable[StreamChunk], *, model: str | None = None, runner: Any = None,
+         widget: bool | None = None, checkpoint: bool = True, raise_errors: bool = True,
+         resume_code: str | None = None, metadata: dict | None = None,
+         checkpoint_path=None, render: str = "markdown") -> ShowResult:
+    """Show a chunk stream live and return the final answer (see the module docstring)."""
+    _check_stream(stream)
+    run = ShowRun(runner if runner is not None else find_runner(stream), model=model, widget=widget,
+                  checkpoint=checkpoint, resume_code=resume_code, metadata=metadata,
+                  checkpoint_path=checkpoint_path, render=render)
+    failure = None
+    try:
+        for chunk in stream:
+            run.feed(chunk)
+    except (KeyboardInterrupt, Exception) as exc:
+        failure = exc
+    finally:
+        close = getattr(stream, "close", None)
+        if callable(close):  # lets the client record the failure before we checkpoint
+            try:
+                close()
+            except Exception:
+                pass
+    return _finish(run, failure, raise_errors)
+
+
+async def ashow(stream, *, model: str | None = None, runner: Any = None, widget: bool | None = None,
+                checkpoint: bool = True, raise_errors: bool = True, resume_code: str | None = None,
+                metadata: dict | None = None, checkpoint_path=None, render: str = "markdown") -> ShowResult:
+    """The async twin: ``await ashow(aclient.chat(..., stream=True))`` (same view, same result)."""
+    _check_stream(stream)
+    run = ShowRun(runner if runner is not None else find_runner(stream), model=model, widget=widget,
+                  checkpoint=checkpoint, resume_code=resume_code, metadata=metadata,
+                  checkpoint_path=checkpoint_path, render=render)
+    failure = None
+    try:
+        async for chunk in stream:
+            run.feed(chunk)
+    except (KeyboardInterrupt, Exception) as exc:
+        failure = exc
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if callable(aclose):
+            try:
+                await aclose()
+            except Exception:
+                pass
+    return _finish(run, failure, raise_errors)
 
 
 def _attach_auto_checkpoint(runner: Any, path) -> Any:
