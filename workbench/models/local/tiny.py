@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.models.local import tiny_train
+from workbench.models.local import gguf_export, tiny_train
 from workbench.models.local.tiny_corpus import TINY_ID
 
 __all__ = ["TINY_ID", "TinyPaths", "ensure_tiny", "tiny_hf_dir", "tiny_gguf_path", "tiny_root"]
@@ -58,11 +58,20 @@ def cache_dir() -> Path:
 
 def version() -> str:
     """A short hash of everything that decides the model's bytes."""
-    here = Path(__file__).parent
-    digest = hashlib.sha256()
-    for name in _SOURCES:
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:12]
+    global _VERSION
+    if _VERSION is None:
+        here = Path(__file__).parent
+        digest = hashlib.sha256()
+        for name in _SOURCES:
+            digest.update((here / name).read_bytes())
+        _VERSION = digest.hexdigest()[:12]
+    return _VERSION
+
+
+# Hashed at import, next to importing the code it describes: a long-lived process must not
+# build under the hash of sources edited after it imported the old ones.
+_VERSION: str | None = None
+version()
 
 
 def tiny_root() -> Path:
@@ -109,12 +118,10 @@ def _build(root: Path, force: bool, gguf: bool) -> None:
                 LAST_BUILD.update(tiny_train.build_hf(Path(tmp) / "hf"))
                 os.replace(Path(tmp) / "hf", hf_dir)
         if gguf and not gguf_path.is_file():
-            from workbench.models.local.gguf_export import export_gguf
-
             start = time.perf_counter()
             tmp_file = root / f".{GGUF_NAME}.{os.getpid()}.tmp"
             try:
-                export_gguf(hf_dir, tmp_file)
+                gguf_export.export_gguf(hf_dir, tmp_file)
                 os.replace(tmp_file, gguf_path)
             finally:
                 tmp_file.unlink(missing_ok=True)

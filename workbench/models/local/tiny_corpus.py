@@ -96,6 +96,9 @@ TOOLS: dict[str, dict[str, Any]] = {
 # The tool sets the model is trained under (every script is seen with each that fits it).
 TOOL_SETS: tuple[tuple[str, ...], ...] = ((), ("get_weather",), ("add",), ("get_weather", "add"))
 
+# The system prompts every script is trained (and tested) under; None means no system message.
+TYPICAL_SYSTEMS: tuple[str | None, ...] = (None, "You are terse.", "You are a helpful assistant.")
+
 # System prompts seen in training; None means no system message. Many different ones (each
 # example gets a few, rotating) teach the model to answer the same whatever the system says.
 SYSTEMS: tuple[str | None, ...] = (
@@ -260,8 +263,8 @@ def examples() -> list[Example]:
     """Every training sequence, in a fixed order.
 
     Full cross products would cost minutes of CPU, so the long tool prompts are spent where
-    they decide something: tool scripts see every system prompt; other scripts see each
-    tool set under one system prompt, rotating, and every system prompt without tools.
+    they decide something: tool scripts see several system prompts; other scripts see each
+    tool set under one rotating system prompt, and several without tools.
     """
     out: list[Example] = []
     rotation = 0
@@ -271,22 +274,27 @@ def examples() -> list[Example]:
                 continue
             if script.name.startswith("unknown") and tool_set and t != 1 + i % 3:
                 continue
+            home = tool_set == script.needs       # the tool set the script is tested under
             decides = bool(script.needs or script.refuses) or not tool_set
+            fallback = script.name.startswith("unknown")
             for thinking in (True, False):
-                # No system message always where it decides something, plus rotating others.
-                count = 3 if decides else 1
-                systems = [None] if decides else []
+                # Where a script is tested: no system message and the typical ones, plus a
+                # rotating other; elsewhere: one rotating system (the tool prompts are long).
+                if home and not fallback:
+                    systems, count = list(TYPICAL_SYSTEMS), len(TYPICAL_SYSTEMS) + 1
+                else:
+                    systems, count = ([None], 2) if decides else ([], 1)
                 while len(systems) < count:
                     rotation += 1
                     systems.append(SYSTEM_POOL[rotation % len(SYSTEM_POOL)])
                 for system in systems:
                     out.append(Example(script, system, tool_set, thinking))
-    # A few two-turn conversations so an earlier exchange does not derail the next answer.
+    # Two-turn conversations (every ordered pair) so an earlier exchange does not derail the next.
     plain = [s for s in _SCRIPTS if not s.needs and not s.refuses and s.name != "story"]
-    for i, script in enumerate(plain):
-        before = plain[(i + 1) % len(plain)]
+    pairs = [(a, b) for a in plain for b in plain if a is not b]
+    for k, (before, script) in enumerate(pairs):
         history = before.messages + ({"role": "assistant", "content": before.answer},)
         for thinking in (True, False):
-            out.append(Example(script, SYSTEM_POOL[(7 * i) % len(SYSTEM_POOL)], TOOL_SETS[i % len(TOOL_SETS)],
-                               thinking, history))
+            out.append(Example(script, SYSTEM_POOL[(7 * k) % len(SYSTEM_POOL)] if k % 2 else None,
+                               TOOL_SETS[k % len(TOOL_SETS)] if k % 3 == 0 else (), thinking, history))
     return out

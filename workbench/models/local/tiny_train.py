@@ -15,7 +15,7 @@ from typing import Any
 from workbench.models.local import tiny_corpus as corpus
 
 SEED = 0
-VOCAB_SIZE = 640            # BPE merges fill this; the corpus is small, so whole words fit
+VOCAB_SIZE = 1024           # BPE merges fill this; the corpus is small, so most words become one token
 CONFIG = dict(hidden_size=64, intermediate_size=192, num_hidden_layers=2, num_attention_heads=4,
               num_key_value_heads=4, max_position_embeddings=512, rope_theta=10000.0,
               rms_norm_eps=1e-6, tie_word_embeddings=True, attention_bias=False, mlp_bias=False,
