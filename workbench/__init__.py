@@ -31,6 +31,7 @@ _LAZY = {
     "auto_checkpoint": "workbench.checkpoints:auto_checkpoint",
     "show": "workbench.notebook.show:show",
     "show_cache": "workbench.notebook.show:show_cache",
+    "ashow": "workbench.notebook.show:ashow",
     "load_ipython_extension": "workbench.notebook.extension:load_ipython_extension",
     "unload_ipython_extension": "workbench.notebook.extension:unload_ipython_extension",
     # types

@@ -1,7 +1,10 @@
-"""``python -m workbench.demo``: a short offline demo against the fake OpenAI and Anthropic servers.
+"""``python -m workbench.demo``: the main job, offline.
 
-Shows a chat, a streamed turn whose thinking arrives apart from the answer, and a tool
-call run by the client's tool loop. No network, no API key, no model weights.
+By default it builds the built-in model ``workbench-tiny`` (once, into the user cache),
+chats with it, then executes the tour notebooks on a real kernel and writes the executed
+notebooks and their HTML into ``tour-output/`` (or the folder given as the argument).
+``--fake-servers`` runs only the short demo against the fake OpenAI and Anthropic servers.
+No network, no API key, no downloaded weights.
 """
 
 from __future__ import annotations
@@ -58,8 +61,31 @@ def fake_server_demo(out=None) -> None:
         say("Done: every reply above came from workbench.testing fake servers, through the real SDKs.")
 
 
-def main() -> None:
-    fake_server_demo()
+def tiny_model_demo(out=None) -> None:
+    import time
+
+    import workbench as wb
+    from workbench.models.local.tiny import ensure_tiny
+
+    out = out or sys.stdout
+    started = time.perf_counter()
+    paths = ensure_tiny()
+    print(f"== workbench-tiny ready in {time.perf_counter() - started:.1f} s: {paths.hf_dir}", file=out)
+    c = wb.client("hf:workbench-tiny")
+    answer = c.chat("What is 17+25?")
+    print(f"user: What is 17+25?\nthinking: {c.last_thinking}\nassistant: {answer}\n", file=out, flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--fake-servers" in args:
+        fake_server_demo()
+        return
+    from workbench.notebook.tour import run_tour
+
+    tiny_model_demo()
+    written = run_tour(args[0] if args else "tour-output")
+    print(f"The tour ran offline: {len(written)} files written.")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ import pytest
 import workbench as wb
 from workbench.agents import Agent
 
-pytest.importorskip("transformers")
 
 
 @wb.tool

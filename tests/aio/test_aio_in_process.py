@@ -11,7 +11,6 @@ import pytest
 import workbench as wb
 from workbench import aio
 
-pytest.importorskip("transformers")
 from workbench.models.local.tiny_corpus import EXPECTED  # noqa: E402
 
 MODEL = "hf:workbench-tiny"
@@ -129,7 +128,6 @@ def test_async_tool_loop_and_agent_on_the_tiny_model():
 
 
 def test_llamacpp_client_is_wrapped_the_same_way():
-    pytest.importorskip("llama_cpp")
     sync = wb.client("llamacpp:workbench-tiny")
     client = aio.client(sync)
     assert asyncio.run(client.chat("What is 17+25?")) == EXPECTED["math"].answer

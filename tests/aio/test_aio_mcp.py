@@ -10,7 +10,7 @@ from tests.aio.scripted import ScriptedAsync
 from workbench import aio
 from workbench.errors import ToolError
 
-fastmcp = pytest.importorskip("fastmcp")
+import fastmcp
 
 
 def make_server():

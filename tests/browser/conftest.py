@@ -92,7 +92,8 @@ def write_notebook(path: Path, cells: list[str]) -> None:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed")
+        pytest.fail("Debian's Chromium (/usr/bin/chromium) is not installed: run scripts/setup.sh as root, "
+                    "or apt-get install -y chromium")
     root = tmp_path_factory.mktemp("lab") / "root"
     root.mkdir()
     server = Lab(root)

@@ -44,11 +44,6 @@ def wait_done(page, count: int, timeout_ms: int = 240_000) -> None:
                            timeout=timeout_ms)
 
 
-def tiny_is_built() -> bool:
-    from workbench.models.local.tiny import tiny_root
-
-    return (tiny_root() / "hf" / "model.safetensors").is_file()
-
 
 def test_a_4000_token_stream_reaches_the_page_whole(lab, page):
     write_notebook(lab.root / "stream.ipynb", [SETUP, "%%aimu {M} --thinking\nCount to four thousand."])
@@ -70,7 +65,7 @@ def test_a_4000_token_stream_reaches_the_page_whole(lab, page):
     assert "IOPub message rate exceeded" not in content and "IOPub data rate exceeded" not in content
 
 
-@pytest.mark.skipif(not tiny_is_built(), reason="workbench-tiny is not built yet (python -m workbench.models.local.tiny)")
+@pytest.mark.usefixtures("tiny_model")
 def test_workbench_tiny_in_jupyterlab(lab, page):
     write_notebook(lab.root / "tiny.ipynb", [SETUP, "%%aimu hf:workbench-tiny\nWhat is the weather in Paris?"])
     open_and_run(page, lab, "tiny.ipynb")

@@ -11,11 +11,6 @@ import pytest
 from workbench.notebook.tour import TOUR, export_html, notebooks_dir, run_tour
 
 
-def tiny_is_built() -> bool:
-    from workbench.models.local.tiny import tiny_root
-
-    return (tiny_root() / "hf" / "model.safetensors").is_file()
-
 
 def test_tour_notebooks_are_committed_without_outputs():
     for name in TOUR:
@@ -44,7 +39,7 @@ def test_tour_notebook_runs(name, tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not tiny_is_built(), reason="workbench-tiny is not built yet (python -m workbench.models.local.tiny)")
+@pytest.mark.usefixtures("tiny_model")
 def test_local_models_tour_notebook_runs(tmp_path):
     run_tour(tmp_path, names=("05_local_models_and_cache",))
     nb = nbformat.read(tmp_path / "05_local_models_and_cache.ipynb", as_version=4)

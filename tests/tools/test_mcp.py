@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-fastmcp = pytest.importorskip("fastmcp")
+import fastmcp
 
 from workbench.errors import ConfigurationError, ToolError  # noqa: E402
 from workbench.tools.decorator import tool  # noqa: E402
