@@ -109,6 +109,9 @@ def _build(root: Path, force: bool, gguf: bool) -> None:
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root / ".lock"):
         hf_dir, gguf_path = root / "hf", root / GGUF_NAME
+        # Builds only run under this lock, so any temporary left here is from a killed build.
+        for stale in [*root.glob(".build-*"), *root.glob(f".{GGUF_NAME}.*.tmp")]:
+            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
         if force:
             shutil.rmtree(hf_dir, ignore_errors=True)
             gguf_path.unlink(missing_ok=True)

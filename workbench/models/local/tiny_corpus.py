@@ -112,13 +112,15 @@ _ROLES = ("assistant", "agent", "tutor", "pirate", "planner", "critic", "poet", 
           "guide", "writer", "scientist")
 _MANNERS = ("helpful", "careful", "terse", "friendly", "precise", "cheerful", "patient", "strict")
 _EXTRAS = ("", " Answer in one line.", " Think step by step.", " Use tools when they help.",
-           " Keep it short.", " Explain every step.", " Never guess.", " Be kind.")
+           " Keep it short.", " Explain every step.", " Never guess.", " Be kind.",
+           " You know science, history and math, and you reply in plain English.",
+           " The user is an expert; skip the basics and answer the question directly.")
 
 
 def _system_pool() -> tuple[str, ...]:
     """SYSTEMS plus generated ones (fixed order), so no one system prompt is special."""
-    made = [f"You are a {_MANNERS[k % 8]} {_ROLES[(k // 8 + k) % 12]}.{_EXTRAS[(3 * k + k // 8) % 8]}"
-            for k in range(48)]
+    made = [f"You are a {_MANNERS[k % 8]} {_ROLES[(k // 8 + k) % 12]}.{_EXTRAS[(3 * k + k // 8) % 10]}"
+            for k in range(64)]
     return tuple(dict.fromkeys([s for s in SYSTEMS if s] + made))
 
 
@@ -281,7 +283,7 @@ def examples() -> list[Example]:
                 # Where a script is tested: no system message and the typical ones, plus a
                 # rotating other; elsewhere: one rotating system (the tool prompts are long).
                 if home and not fallback:
-                    systems, count = list(TYPICAL_SYSTEMS), len(TYPICAL_SYSTEMS) + 1
+                    systems, count = list(TYPICAL_SYSTEMS), len(TYPICAL_SYSTEMS) + (1 if tool_set else 4)
                 else:
                     systems, count = ([None], 2) if decides else ([], 1)
                 while len(systems) < count:
