@@ -154,8 +154,8 @@ class HuggingFaceClient(BaseModelClient):
             decoder = _Decoder(weights.tokenizer)
             finish = None
             try:
-                for token in request.tokens():
-                    delta = decoder.add(token)
+                for ids in request.tokens():
+                    delta = decoder.add(ids)
                     if stops and delta:
                         delta, hit = cut_at_stop(decoder.text, delta, stops)
                         if hit:
@@ -314,8 +314,8 @@ class _Decoder:
     def _decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
 
-    def add(self, token: int) -> str:
-        self.ids.append(token)
+    def add(self, ids: list[int]) -> str:
+        self.ids.extend(ids)
         before = self._decode(self.ids[self.prefix:self.read])
         after = self._decode(self.ids[self.prefix:])
         if len(after) > len(before) and not after.endswith("\ufffd"):

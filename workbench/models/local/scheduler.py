@@ -24,9 +24,9 @@ nothing bounds them, as with separate processes.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -247,7 +247,7 @@ class _HFBatcher:
 
 
 # -- the transformers generation engine (batched or not, one code path) ------------------------
-_END = object()
+POLL_S = 0.02    # how often a caller collects its tokens (50 updates a second at most)
 
 
 @dataclass(eq=False)
@@ -266,7 +266,8 @@ class GenRequest:
     finish_reason: str | None = None
     count: int = 0
     done: bool = False
-    _queue: "queue.Queue[Any]" = field(default_factory=queue.Queue, repr=False)
+    _tokens: "deque[int]" = field(default_factory=deque, repr=False)
+    _ended: threading.Event = field(default_factory=threading.Event, repr=False)
     _error: BaseException | None = field(default=None, repr=False)
 
     def batch_key(self) -> tuple | None:
@@ -277,27 +278,36 @@ class GenRequest:
 
     def emit(self, token: int) -> None:
         self.count += 1
-        self._queue.put(token)
+        self._tokens.append(token)        # deque.append is atomic: no lock, no wake-up
 
     def finish(self, reason: str) -> None:
         if not self.done:
             self.done = True
             self.finish_reason = reason
-            self._queue.put(_END)
+            self._ended.set()
 
     def fail(self, exc: BaseException) -> None:
         if not self.done:
             self._error = exc
             self.done = True
-            self._queue.put(_END)
+            self._ended.set()
 
-    def tokens(self) -> Iterator[int]:
-        """The generated token ids as they come; raises what the generate call raised."""
+    def tokens(self, poll_s: float = POLL_S) -> Iterator[list[int]]:
+        """The generated token ids in bursts; raises what the generate call raised.
+
+        The caller polls (every ``poll_s``) instead of being woken per token: eight callers
+        woken once per token each fight one batched ``generate`` for the GIL and slow it
+        several-fold, while a notebook cannot show more than a few dozen updates a second.
+        """
         while True:
-            item = self._queue.get()
-            if item is _END:
+            ended = self._ended.wait(poll_s)
+            burst = []
+            while self._tokens:
+                burst.append(self._tokens.popleft())
+            if burst:
+                yield burst
+            if ended and not self._tokens:
                 break
-            yield item
         if self._error is not None:
             raise self._error
 
