@@ -85,3 +85,16 @@ def test_two_racing_processes_build_once_and_bit_identically(tiny, tmp_path):
         assert _digest(fresh / name) == _digest(tiny.hf_dir / name), name
     assert _digest(Path(results[0]["gguf"])) == _digest(tiny.gguf)
 
+
+
+def test_unwritable_cache_names_the_fix(tmp_path, monkeypatch):
+    import pytest
+
+    from workbench.errors import ConfigurationError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(blocker))
+    with pytest.raises(ConfigurationError, match="WORKBENCH_CACHE_DIR") as info:
+        tiny.ensure_tiny()
+    assert str(blocker) in str(info.value)

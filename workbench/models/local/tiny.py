@@ -25,11 +25,13 @@ import contextlib
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.errors import ConfigurationError, MissingDependencyError
 from workbench.models.local import gguf_export, tiny_train
 from workbench.models.local.tiny_corpus import TINY_ID
 
@@ -105,8 +107,28 @@ def _hf_complete(hf_dir: Path) -> bool:
     return (hf_dir / "model.safetensors").is_file() and (hf_dir / "tokenizer.json").is_file()
 
 
+def _require(modules: tuple[str, ...], extra: str) -> None:
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise MissingDependencyError(name, extra) from exc
+
+
 def _build(root: Path, force: bool, gguf: bool) -> None:
-    root.mkdir(parents=True, exist_ok=True)
+    # Building needs the training stack even when only the GGUF is wanted.
+    _require(("torch", "transformers", "tokenizers", "safetensors", "jinja2"), "hf")
+    if gguf:
+        _require(("gguf",), "llamacpp")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / ".lock").touch()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"Cannot write the {TINY_ID} cache at {root} ({exc.strerror or exc}): set the "
+            "environment variable WORKBENCH_CACHE_DIR to a writable folder.") from exc
     with _locked(root / ".lock"):
         hf_dir, gguf_path = root / "hf", root / GGUF_NAME
         # Builds only run under this lock, so any temporary left here is from a killed build.
@@ -149,7 +171,7 @@ def _locked(path: Path):
 
 def main() -> None:
     start = time.perf_counter()
-    paths = ensure_tiny(force="--force" in os.sys.argv)
+    paths = ensure_tiny(force="--force" in sys.argv)
     total = time.perf_counter() - start
     print(f"hf_dir: {paths.hf_dir}")
     print(f"gguf:   {paths.gguf}")
