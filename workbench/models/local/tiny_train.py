@@ -29,8 +29,10 @@ BATCH_TOKENS = 2048         # per optimizer step, padded
 def renderers():
     """The chat template compiled twice: as transformers renders it and as llama-cpp-python does.
 
-    The two differ only in ``tojson`` (transformers keeps key order, plain jinja2 sorts keys),
-    so training on both makes the tool prompts look familiar to either runtime.
+    The environments differ in ``tojson`` (transformers keeps key order; plain jinja2 sorts
+    keys and returns escaping Markup). The template is written so both render the same text;
+    training renders both and keeps any difference, so a template edit that breaks that
+    promise still gives a model that answers under either runtime.
     """
     import jinja2
     import jinja2.ext
