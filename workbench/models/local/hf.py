@@ -28,7 +28,7 @@ from workbench.models.chunks import StreamChunk
 from workbench.models.client import BaseModelClient
 from workbench.models.inputs import message_images
 from workbench.models.local.chat_template import starts_in_thinking, template_kwargs, template_message
-from workbench.models.local.scheduler import GenRequest, start_direct
+from workbench.models.local.hf_generate import GenRequest, start_direct
 from workbench.models.local.toolcalls import OutputSplitter, cut_at_stop, stop_strings
 from workbench.models.local.weights import CACHE, CacheEntry, Loaded
 

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
+
+from workbench.models.local.hf_generate import GenRequest, run_batch, spawn, track
 
 
 class Permit:
@@ -156,19 +156,19 @@ class InferenceScheduler:
             return self._pools.pop(pool_key, [])
 
     # -- transformers batching ------------------------------------------------------------------
-    def submit_hf(self, weights: Any, request: "GenRequest") -> None:
+    def submit_hf(self, weights: Any, request: GenRequest) -> None:
         """Queue a request; it runs in the next batch for these weights."""
         if not self.batching or request.batch_key() is None:
-            threading.Thread(target=self._run_alone, args=(weights, request), daemon=True,
-                             name="workbench-hf-generate").start()
+            spawn(self._run_alone, weights, request, requests=[request])
             return
         with self._cond:
             batcher = self._batchers.get(id(weights))
             if batcher is None or batcher.weights is not weights:
                 batcher = self._batchers[id(weights)] = _HFBatcher(self, weights)
+        track(request)
         batcher.submit(request)
 
-    def _run_alone(self, weights: Any, request: "GenRequest") -> None:
+    def _run_alone(self, weights: Any, request: GenRequest) -> None:
         try:
             permit = self.acquire()
         except BaseException as exc:
@@ -199,13 +199,13 @@ class _HFBatcher:
         self._pending: list[GenRequest] = []
         self._running = False
 
-    def submit(self, request: "GenRequest") -> None:
+    def submit(self, request: GenRequest) -> None:
         with self._lock:
             self._pending.append(request)
             if self._running:
                 return
             self._running = True
-        threading.Thread(target=self._work, daemon=True, name="workbench-hf-batcher").start()
+        spawn(self._work, name="workbench-hf-batcher")
 
     def _work(self) -> None:
         s = self.scheduler
@@ -244,167 +244,3 @@ class _HFBatcher:
             with permit:
                 s._count_batch(len(batch))
                 run_batch(self.weights, batch)
-
-
-# -- the transformers generation engine (batched or not, one code path) ------------------------
-POLL_S = 0.02    # how often a caller collects its tokens (50 updates a second at most)
-
-
-@dataclass(eq=False)
-class GenRequest:
-    """One prompt to continue; its tokens stream back through ``tokens()``."""
-
-    input_ids: list[int]
-    max_new_tokens: int
-    eos_ids: frozenset[int]
-    do_sample: bool = False
-    temperature: float | None = None
-    top_p: float | None = None
-    seed: int | None = None
-    extra_inputs: dict[str, Any] | None = None       # pixel values etc.: never batched
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    finish_reason: str | None = None
-    count: int = 0
-    done: bool = False
-    _tokens: "deque[int]" = field(default_factory=deque, repr=False)
-    _ended: threading.Event = field(default_factory=threading.Event, repr=False)
-    _error: BaseException | None = field(default=None, repr=False)
-
-    def batch_key(self) -> tuple | None:
-        """Requests batch together only when they sample alike; seeded or multimodal ones run alone."""
-        if self.seed is not None or self.extra_inputs:
-            return None
-        return (self.do_sample, self.temperature, self.top_p)
-
-    def emit(self, token: int) -> None:
-        self.count += 1
-        self._tokens.append(token)        # deque.append is atomic: no lock, no wake-up
-
-    def finish(self, reason: str) -> None:
-        if not self.done:
-            self.done = True
-            self.finish_reason = reason
-            self._ended.set()
-
-    def fail(self, exc: BaseException) -> None:
-        if not self.done:
-            self._error = exc
-            self.done = True
-            self._ended.set()
-
-    def tokens(self, poll_s: float = POLL_S) -> Iterator[list[int]]:
-        """The generated token ids in bursts; raises what the generate call raised.
-
-        The caller polls (every ``poll_s``) instead of being woken per token: eight callers
-        woken once per token each fight one batched ``generate`` for the GIL and slow it
-        several-fold, while a notebook cannot show more than a few dozen updates a second.
-        """
-        while True:
-            ended = self._ended.wait(poll_s)
-            burst = []
-            while self._tokens:
-                burst.append(self._tokens.popleft())
-            if burst:
-                yield burst
-            if ended and not self._tokens:
-                break
-        if self._error is not None:
-            raise self._error
-
-
-def run_batch(weights: Any, requests: list[GenRequest]) -> None:
-    """One ``generate`` call for these requests (left-padded); never raises into the caller thread."""
-    try:
-        _generate(weights, requests)
-    except BaseException as exc:
-        for r in requests:
-            r.fail(exc)
-        return
-    for r in requests:     # generate ended: rows still open ran out of the shared token budget
-        r.finish("length")
-
-
-def _generate(weights: Any, requests: list[GenRequest]) -> None:
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
-    from transformers.generation.streamers import BaseStreamer
-
-    model = weights.model
-    pad = weights.pad_id
-    width = max(len(r.input_ids) for r in requests)
-    ids = [[pad] * (width - len(r.input_ids)) + list(r.input_ids) for r in requests]
-    mask = [[0] * (width - len(r.input_ids)) + [1] * len(r.input_ids) for r in requests]
-    device = model.device
-
-    class RowStreamer(BaseStreamer):
-        def __init__(self) -> None:
-            self.prompt_seen = False
-
-        def put(self, value):
-            if not self.prompt_seen:      # generate first sends the prompt
-                self.prompt_seen = True
-                return
-            for row, token in zip(requests, value.reshape(-1).tolist()):
-                if row.done:
-                    continue
-                if row.stop_event.is_set():
-                    row.finish("cancelled")
-                elif token in row.eos_ids:
-                    row.finish("stop")
-                else:
-                    row.emit(token)
-                    if row.count >= row.max_new_tokens:
-                        row.finish("length")
-
-        def end(self):
-            pass
-
-    class RowStop(StoppingCriteria):
-        # Per-row answer: a row that finished (or whose caller went away) stops generating.
-        def __call__(self, input_ids, scores, **kwargs):
-            return torch.tensor([r.done or r.stop_event.is_set() for r in requests], device=input_ids.device)
-
-    first = requests[0]
-    config = _generation_config(model, first)
-    eos = sorted(set().union(*(r.eos_ids for r in requests)))
-    config.eos_token_id = eos or None
-    config.pad_token_id = pad
-    config.max_new_tokens = max(r.max_new_tokens for r in requests)
-    kwargs = dict(input_ids=torch.tensor(ids, device=device), attention_mask=torch.tensor(mask, device=device),
-                  generation_config=config,
-                  streamer=RowStreamer(), stopping_criteria=StoppingCriteriaList([RowStop()]))
-    if first.extra_inputs:
-        kwargs.update({k: (v.to(device) if hasattr(v, "to") else v) for k, v in first.extra_inputs.items()})
-    if first.seed is not None:
-        torch.manual_seed(first.seed)
-    with torch.inference_mode():
-        model.generate(**kwargs)
-
-
-def _generation_config(model: Any, request: GenRequest):
-    import copy
-
-    config = copy.deepcopy(model.generation_config)
-    if request.do_sample:
-        config.do_sample = True
-        if request.temperature is not None:
-            config.temperature = request.temperature
-        if request.top_p is not None:
-            config.top_p = request.top_p
-    else:
-        # Greedy: unset the sampling knobs so transformers does not warn they are ignored.
-        config.do_sample = False
-        config.temperature = None
-        config.top_p = None
-        config.top_k = None
-        config.min_p = None
-    config.max_length = None
-    return config
-
-
-def start_direct(weights: Any, request: GenRequest) -> threading.Thread:
-    """No scheduler: run the request now, alone, in its own thread."""
-    thread = threading.Thread(target=run_batch, args=(weights, [request]), daemon=True,
-                              name="workbench-hf-generate")
-    thread.start()
-    return thread
