@@ -222,3 +222,28 @@ def test_fork_shares_weights(tiny, expected):
     twin = fork_client(c, None)
     assert twin._hf_model is c._hf_model and twin.load_kwargs == c.load_kwargs
     assert twin.chat(expected["math"].prompt) == expected["math"].answer and c.messages == []
+
+
+def test_keyboard_interrupt_while_waiting_for_tokens(tiny, expected):
+    # The interrupt lands in the main thread while it waits inside the turn (not in user
+    # code between chunks), as Ctrl-C in a notebook does during a non-streaming chat().
+    import _thread
+
+    c = wb.client(MODEL)
+
+    def interrupt_once_generating():
+        for _ in range(2000):
+            if _generator_threads():
+                _thread.interrupt_main()
+                return
+            threading.Event().wait(0.005)
+
+    watcher = threading.Thread(target=interrupt_once_generating)
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt):
+        for _ in range(50):                  # in case a turn finishes before the interrupt lands
+            c.reset()
+            c.chat(expected["story"].prompt, generate_kwargs=LONG)
+    watcher.join()
+    assert not _generator_threads()          # the worker was stopped and joined
+    assert c.messages == [{"role": "user", "content": expected["story"].prompt}]
