@@ -247,3 +247,28 @@ def test_keyboard_interrupt_while_waiting_for_tokens(tiny, expected):
     watcher.join()
     assert not _generator_threads()          # the worker was stopped and joined
     assert c.messages == [{"role": "user", "content": expected["story"].prompt}]
+
+
+def test_concurrent_first_clients_load_once(tiny, fresh_cache):
+    from workbench.models.local.weights import subscribe, unsubscribe
+
+    loads = []
+    subscribe(loads.append)
+    clients = [None] * 6
+    barrier = threading.Barrier(6)
+
+    def make(i):
+        barrier.wait(30)
+        clients[i] = wb.client(MODEL, dtype="float16")
+
+    threads = [threading.Thread(target=make, args=(i,)) for i in range(6)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        unsubscribe(loads.append)
+    assert [e.action for e in loads] == ["load"]
+    assert all(c._hf_model is clients[0]._hf_model for c in clients)
+    assert wb.cache_info()[0].hits == 5
