@@ -272,3 +272,12 @@ def test_concurrent_first_clients_load_once(tiny, fresh_cache):
     assert [e.action for e in loads] == ["load"]
     assert all(c._hf_model is clients[0]._hf_model for c in clients)
     assert wb.cache_info()[0].hits == 5
+
+
+def test_a_generate_failure_is_a_provider_error_with_partial(tiny, expected):
+    from workbench.errors import ProviderError
+
+    c = wb.client(MODEL)
+    with pytest.raises(ProviderError, match="generate\\(\\) failed") as info:
+        c.chat(expected["math"].prompt, generate_kwargs={"temperature": 0.7, "top_p": "not a number"})
+    assert info.value.partial is not None and len(c.messages) == 1

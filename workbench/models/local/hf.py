@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from workbench.errors import ConfigurationError, ContextOverflowError
+from workbench.errors import ConfigurationError, ContextOverflowError, ProviderError
 from workbench.models.chunks import StreamChunk
 from workbench.models.client import BaseModelClient
 from workbench.models.inputs import message_images
@@ -165,6 +165,9 @@ class HuggingFaceClient(BaseModelClient):
                             break
                     if delta:
                         yield from splitter.feed(delta)
+            except Exception as exc:   # raised in the worker (out of memory, a bad kwarg...)
+                raise ProviderError(f"{self.model_string}: transformers generate() failed: {exc}",
+                                    provider=KIND) from exc
             finally:
                 # Leaving early (KeyboardInterrupt, generator closed, an error) stops the
                 # worker at its next token; the weights lease ends only when it has.
