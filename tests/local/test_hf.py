@@ -281,3 +281,10 @@ def test_a_generate_failure_is_a_provider_error_with_partial(tiny, expected):
     with pytest.raises(ProviderError, match="generate\\(\\) failed") as info:
         c.chat(expected["math"].prompt, generate_kwargs={"temperature": 0.7, "top_p": "not a number"})
     assert info.value.partial is not None and len(c.messages) == 1
+
+
+def test_seeded_sampling_repeats(tiny, expected):
+    c = wb.client(MODEL)
+    kw = {"temperature": 1.5, "top_p": 0.95, "seed": 7, "max_tokens": 30}
+    assert c.generate(expected["story"].prompt, generate_kwargs=kw) == \
+        c.generate(expected["story"].prompt, generate_kwargs=kw)

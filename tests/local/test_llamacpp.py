@@ -166,3 +166,10 @@ def test_fork_shares_weights_with_its_own_context(tiny, expected):
     assert twin is not c and twin._llama_model is c._llama_model and twin.messages == c.messages
     assert twin.chat(expected["math"].prompt) == expected["math"].answer
     assert c.messages[1:] == [] and twin._context is not c._context
+
+
+def test_seeded_sampling_repeats(tiny, expected):
+    c = wb.client(MODEL)
+    kw = {"temperature": 1.5, "top_p": 0.95, "seed": 7, "max_tokens": 30}
+    assert c.generate(expected["story"].prompt, generate_kwargs=kw) == \
+        c.generate(expected["story"].prompt, generate_kwargs=kw)
