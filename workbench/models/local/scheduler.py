@@ -17,9 +17,11 @@ Semantics (after the llama-cpp-v3 agent SDK's scheduler): a counting semaphore o
   ``batch_window_s`` of each other are left-padded into one ``generate`` call of up to N
   rows (a row holds a slot); each row stops at its own end of turn or token limit and
   streams its tokens back to its own caller. Greedy outputs equal unbatched ones.
+  Seeded, multimodal or differently-sampled requests run alone (still holding a slot).
 
-Clients without ``scheduler=`` (the default) run each call at once in its own thread:
-nothing bounds them, as with separate processes.
+The default is no scheduler (``scheduler=None``): an HF call runs at once in its own
+worker thread, a llama.cpp call on the client's own context; nothing bounds them, as with
+separate processes. Share one scheduler between clients (agents) to bound or batch them.
 """
 
 from __future__ import annotations
