@@ -20,8 +20,6 @@ _LAZY = {
     "chat": "workbench.api:chat",
     "client": "workbench.api:client",
     "agent": "workbench.api:agent",
-    "image_client": "workbench.api:image_client",
-    "generate_image": "workbench.api:generate_image",
     "tool": "workbench.tools.decorator:tool",
     "clear_hf_cache": "workbench.models.local.weights:clear_hf_cache",
     "clear_llamacpp_cache": "workbench.models.local.weights:clear_llamacpp_cache",

@@ -36,13 +36,3 @@ def agent(model=None, *, system: str | None = None, tools: list | None = None, *
                     if k in ("name", "max_iterations", "continuation_prompt",
                              "reset_messages_on_run", "concurrent_tool_calls")}
     return Agent(client(model, **kwargs), system_message=system, tools=list(tools or []), **agent_kwargs)
-
-
-def image_client(model, **kwargs: Any):
-    from workbench.models.images import ImageClient
-
-    return ImageClient(model, **kwargs)
-
-
-def generate_image(prompt: str, *, model, **kwargs: Any):
-    return image_client(model).generate(prompt, **kwargs)
