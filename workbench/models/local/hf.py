@@ -145,7 +145,7 @@ class HuggingFaceClient(BaseModelClient):
             prompt_ids, extra, start_in_thinking = self._prompt(weights, messages, tools, options)
             request = self._request(weights, prompt_ids, extra, options)
             stops = stop_strings(options.get("stop"))
-            if self.scheduler is not None and not extra:
+            if self.scheduler is not None:    # multimodal requests run alone, holding a slot
                 self.scheduler.submit_hf(weights, request)
                 thread = None
             else:
