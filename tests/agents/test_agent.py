@@ -32,27 +32,46 @@ def explode(reason: str) -> str:
     raise RuntimeError(f"sensor offline: {reason}")
 
 
-def test_agent_runs_tools_then_continues_until_no_tool_is_used(server, make_client):
+def test_agent_continues_when_the_client_tool_loop_stops_with_tools_pending(server, make_client):
+    # max_tool_rounds=1: the client's own loop stops right after the first tool round, before the
+    # model has answered; only then does the agent send its continuation prompt.
     server.add(Reply(tool_calls=[ToolCall("get_weather", {"city": "Paris"}, id="c1")]),
-               Reply(text="Looking good."),
                Reply(text="Final: sunny in Paris."))
-    agent = Agent(make_client(), system_message="You are a weather bot.", tools=[get_weather])
+    agent = Agent(make_client(max_tool_rounds=1), system_message="You are a weather bot.", tools=[get_weather])
     assert agent.run("What is the weather in Paris?") == "Final: sunny in Paris."
     assert agent.last_outcome == "completed" and agent.iterations == 2
+    assert len(server.requests) == 2 and server.pending == 0
     history = agent.messages["agent"]
-    assert [m["role"] for m in history] == ["system", "user", "assistant", "tool", "assistant", "user", "assistant"]
+    assert [m["role"] for m in history] == ["system", "user", "assistant", "tool", "user", "assistant"]
     assert history[3]["content"] == "Sunny in Paris" and history[3]["tool_call_id"] == "c1"
-    assert history[5]["content"] == agent.continuation_prompt
+    assert history[4]["content"] == agent.continuation_prompt
+    # the continuation request carried the tool result, then the continuation prompt
+    assert [m["role"] for m in sent_messages(server, 1)][-2:] == ["tool", "user"]
     # the tool spec reached the model, with the argument description from the docstring
     tools = server.requests[0].json["tools"]
     assert tools[0]["function"]["parameters"]["properties"]["city"]["description"] == "City name."
 
 
+def test_no_continuation_turn_after_a_finished_answer(server, make_client):
+    # The client's chat() runs the whole tool loop; once the model answers without tools the
+    # task is done, and the agent must not send one more "continue" turn.
+    server.add(Reply(tool_calls=[ToolCall("get_weather", {"city": "Paris"}, id="c1")]),
+               Reply(text="Sunny in Paris."))
+    server.default = Reply(text="An unwanted extra turn.")
+    agent = Agent(make_client(), tools=[get_weather])
+    assert agent.run("What is the weather in Paris?") == "Sunny in Paris."
+    assert len(server.requests) == 2  # the tool round and the answer; nothing after it
+    assert agent.iterations == 1 and agent.last_outcome == "completed"
+    history = agent.messages["agent"]
+    assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
+    assert all(m.get("content") != agent.continuation_prompt for m in history)
+
+
 def test_a_raising_tool_goes_back_to_the_model_and_the_loop_continues(server, make_client):
-    server.add(Reply(tool_calls=[ToolCall("explode", {"reason": "rain"})]), Reply(text="The sensor is down."),
-               Reply(text="Sorry, no data."))
+    server.add(Reply(tool_calls=[ToolCall("explode", {"reason": "rain"})]), Reply(text="The sensor is down."))
     agent = Agent(make_client(), tools=[explode])
-    assert agent.run("Check the sensor") == "Sorry, no data."
+    assert agent.run("Check the sensor") == "The sensor is down."
+    assert len(server.requests) == 2 and agent.iterations == 1 and agent.last_outcome == "completed"
     tool_msg = sent_messages(server, 1)[-1]
     assert tool_msg["role"] == "tool" and "RuntimeError: sensor offline: rain" in tool_msg["content"]
 
@@ -65,9 +84,10 @@ def test_a_raising_tool_goes_back_to_the_model_and_the_loop_continues(server, ma
 def test_bad_tool_calls_become_errors_the_model_can_fix(server, make_client, call, expected):
     server.add(Reply(tool_calls=[call]),
                Reply(tool_calls=[ToolCall("get_weather", {"city": "Paris"})]),
-               Reply(text="Sunny."), Reply(text="Sunny, final."))
+               Reply(text="Sunny."))
     agent = Agent(make_client(), tools=[get_weather])
-    assert agent.run("Weather?") == "Sunny, final."
+    assert agent.run("Weather?") == "Sunny."
+    assert len(server.requests) == 3 and agent.iterations == 1 and agent.last_outcome == "completed"
     first_result = sent_messages(server, 1)[-1]
     assert first_result["role"] == "tool" and expected in first_result["content"]
     assert sent_messages(server, 2)[-1]["content"] == "Sunny in Paris"
@@ -131,9 +151,10 @@ def test_restore_rejects_another_runner_type(make_client):
 
 
 def test_streaming_is_live_and_tagged(server, make_client):
-    server.add(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})]), Reply(text="It is sunny."),
-               Reply(text="Done now."))
-    agent = Agent(make_client(), tools=[get_weather], name="forecaster")
+    # max_tool_rounds=1 makes the run span two iterations (the tool round, then the continuation),
+    # so the stream shows both iteration tags.
+    server.add(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})]), Reply(text="Done now."))
+    agent = Agent(make_client(max_tool_rounds=1), tools=[get_weather], name="forecaster")
     stream = agent.run("Weather in Oslo?", stream=True)
     first = next(stream)
     assert first.phase == "tool_call" and len(server.requests) == 1  # nothing ran ahead of the consumer
@@ -142,8 +163,10 @@ def test_streaming_is_live_and_tagged(server, make_client):
     assert {c.iteration for c in chunks} == {0, 1}
     phases = [str(c.phase) for c in chunks]
     assert "tool_result" in phases and phases[-1] == "done"
+    assert [c.iteration for c in chunks if c.phase == "tool_result"] == [0]
     assert "".join(c.content for c in chunks if c.phase == "text" and c.iteration == 1) == "Done now."
-    assert agent.last_result == "Done now."
+    assert agent.last_result == "Done now." and agent.iterations == 2
+    assert len(server.requests) == 2 and sent_messages(server)[-1]["content"] == agent.continuation_prompt
     server.add(Reply(text="Hi there"))
     text_only = list(Agent(make_client(), name="b").run("x", stream=True, include=["text"]))
     assert [c.content for c in text_only] == ["Hi ", "there"]
@@ -200,8 +223,9 @@ def test_concurrent_tool_calls_run_together(server, make_client):
         return f"met {who}"
 
     server.add(Reply(tool_calls=[ToolCall("meet", {"who": "a"}, id="a"), ToolCall("meet", {"who": "b"}, id="b")]),
-               Reply(text="Both met."), Reply(text="Done."))
+               Reply(text="Both met."))
     agent = Agent(make_client(), tools=[meet], concurrent_tool_calls=True)
-    assert agent.run("Meet") == "Done."
+    assert agent.run("Meet") == "Both met."
+    assert len(server.requests) == 2 and agent.iterations == 1
     results = [m for m in agent.model_client.messages if m["role"] == "tool"]
     assert [(m["tool_call_id"], m["content"]) for m in results] == [("a", "met a"), ("b", "met b")]

@@ -126,9 +126,11 @@ def test_auto_checkpoint_saves_after_every_iteration_and_on_failure(server, make
         return "pong"
 
     path = tmp_path / "auto.json"
-    server.add(Reply(tool_calls=[ToolCall("ping")]), Reply(text="again"),
-               Reply(tool_calls=[ToolCall("ping")]), Reply(text="more"), Reply(status=500, error="down"))
-    agent = Agent(make_client(), tools=[ping], name="long")
+    # max_tool_rounds=1: every chat stops after one tool round with tools pending, so the agent
+    # continues; the third chat (the second continuation) fails.
+    server.add(Reply(tool_calls=[ToolCall("ping")]), Reply(tool_calls=[ToolCall("ping")]),
+               Reply(status=500, error="down"))
+    agent = Agent(make_client(max_tool_rounds=1), tools=[ping], name="long")
     seen = []
     with auto_checkpoint(agent, path) as auto:
         agent._checkpoint_hooks.append(lambda runner, event: seen.append(
@@ -137,9 +139,12 @@ def test_auto_checkpoint_saves_after_every_iteration_and_on_failure(server, make
             agent.run("work")
     assert auto.saves == 3  # two completed iterations, then the failure
     # each save held the live history at that moment (the spy reads the file after each save)
-    assert seen == [("iteration", 4), ("iteration", 8), ("failed", 9)]
+    # user, assistant(tool call), tool | user(continue), assistant(tool call), tool | user(continue)
+    assert seen == [("iteration", 3), ("iteration", 6), ("failed", 7)]
+    assert agent.iterations == 2 and agent.last_outcome == "failed"
     final = load_checkpoint(path)["messages"]["long"]
-    assert [m["role"] for m in final][-1] == "user"  # the live state includes the unanswered continuation
+    assert [m["role"] for m in final] == ["user", "assistant", "tool", "user", "assistant", "tool", "user"]
+    assert final[-1]["content"] == agent.continuation_prompt  # the live state includes the unanswered continuation
     del agent._checkpoint_hooks[:]
     server.add(Reply(text="x"))
     agent.run("again")

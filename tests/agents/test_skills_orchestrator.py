@@ -46,9 +46,10 @@ def test_discovery_reads_front_matter_and_falls_back_to_folder_names(skills_dir)
 
 def test_skill_agent_lists_skills_and_loads_instructions_on_demand(server, make_client, skills_dir):
     server.add(Reply(tool_calls=[ToolCall("activate_skill", {"name": "pdf-report"})]),
-               Reply(text="Report made."), Reply(text="Done."))
+               Reply(text="Report made."))
     agent = SkillAgent(make_client(), system_message="You are an analyst.", skill_dirs=[skills_dir])
-    assert agent.run("Make a report") == "Done."
+    assert agent.run("Make a report") == "Report made."
+    assert len(server.requests) == 2 and agent.iterations == 1 and agent.last_outcome == "completed"
     system = sent_messages(server, 0)[0]["content"]
     assert system.startswith("You are an analyst.") and "- pdf-report: Turn results" in system
     assert "Render with template.tex" not in system  # instructions are not loaded up front
@@ -64,10 +65,10 @@ def test_skill_agent_lists_skills_and_loads_instructions_on_demand(server, make_
 
 
 def test_unknown_skill_is_an_error_for_the_model(server, make_client, skills_dir):
-    server.add(Reply(tool_calls=[ToolCall("activate_skill", {"name": "juggling"})]), Reply(text="ok"),
-               Reply(text="ok"))
+    server.add(Reply(tool_calls=[ToolCall("activate_skill", {"name": "juggling"})]), Reply(text="ok"))
     agent = SkillAgent(make_client(), skill_dirs=[skills_dir])
-    agent.run("juggle")
+    assert agent.run("juggle") == "ok"
+    assert len(server.requests) == 2
     assert "No skill named 'juggling'" in sent_messages(server, 1)[-1]["content"]
 
 
@@ -78,9 +79,11 @@ def test_orchestrator_delegates_to_workers_as_tools(server, make_client):
         writer = Agent(make_client(writing), system_message="You write.", name="writer")
         server.add(Reply(tool_calls=[ToolCall("researcher", {"task": "find sources"}, id="r"),
                                      ToolCall("writer", {"task": "write it"}, id="w")]),
-                   Reply(text="Brief ready."), Reply(text="Final brief."))
+                   Reply(text="Brief ready."))
         boss = OrchestratorAgent.assemble(make_client(), "Split the work.", workers=[researcher, writer])
-        assert boss.run("Brief on X") == "Final brief."
+        assert boss.run("Brief on X") == "Brief ready."
+        assert len(server.requests) == 2 and boss.iterations == 1 and boss.last_outcome == "completed"
+        assert len(research.requests) == 1 and len(writing.requests) == 1  # each worker ran once
         specs = {t["function"]["name"]: t for t in server.requests[0].json["tools"]}
         assert set(specs) == {"researcher", "writer"}
         assert "You research." in specs["researcher"]["function"]["description"]

@@ -45,20 +45,22 @@ def word_count(text: str) -> int:
 def test_agent_with_async_and_sync_tools(server):
     server.add(Reply(tool_calls=[ToolCall("fetch", {"url": "example.com"}, id="a")]),
                Reply(tool_calls=[ToolCall("word_count", {"text": "one two three"}, id="b")]),
-               Reply(text="Fetched and counted."), Reply(text="Done: 3 words."))
+               Reply(text="Done: 3 words."))
     agent = aio.Agent(openai(server), "You are helpful.", tools=[fetch, word_count])
     assert asyncio.run(agent.run("Fetch example.com and count")) == "Done: 3 words."
-    # iteration 1 used tools (the client's tool loop ran both), so the agent continued once
-    assert agent.last_outcome == "completed" and agent.iterations == 2
+    # the client's tool loop ran both tools and the model answered: one iteration, no continuation
+    assert agent.last_outcome == "completed" and agent.iterations == 1
+    assert len(server.requests) == 3
     tool_results = [m["content"] for m in agent.model_client.messages if m["role"] == "tool"]
     assert tool_results == ["<html>example.com</html>", "3"]
     assert agent.messages == {"agent": agent.model_client.messages}
 
 
 def test_agent_stream_is_tagged_and_live(server):
-    server.add(Reply(tool_calls=[ToolCall("fetch", {"url": "x"}, id="a")]), Reply(text="Fetched."),
-               Reply(text="All done."))
-    agent = aio.Agent(openai(server), name="fetcher", tools=[fetch])
+    # max_tool_rounds=1: the client stops after the tool round with tools pending, so the agent
+    # continues and the stream spans iterations 0 and 1.
+    server.add(Reply(tool_calls=[ToolCall("fetch", {"url": "x"}, id="a")]), Reply(text="All done."))
+    agent = aio.Agent(openai(server, max_tool_rounds=1), name="fetcher", tools=[fetch])
 
     async def main():
         return [c async for c in await agent.run("go", stream=True)]
@@ -67,7 +69,9 @@ def test_agent_stream_is_tagged_and_live(server):
     assert {c.agent for c in chunks} == {"fetcher"}
     assert [c.iteration for c in chunks if c.is_tool_result()] == [0]
     assert "".join(c.content for c in chunks if c.is_text() and c.iteration == 1) == "All done."
-    assert agent.last_result == "All done."
+    assert agent.last_result == "All done." and agent.iterations == 2 and agent.last_outcome == "completed"
+    assert len(server.requests) == 2
+    assert server.requests[1].json["messages"][-1]["content"] == agent.continuation_prompt
 
 
 def test_wrong_surface_and_forgotten_await_are_clear_errors(server):
@@ -152,7 +156,7 @@ def test_parallel_runs_concurrently_and_aggregates():
         await asyncio.wait_for(gate.wait(), 2)  # only true concurrency gets past this
         return who
 
-    workers = [_scripted_agent(f"w{i}", [{"name": "meet", "arguments": {"who": f"w{i}"}}], ["met"], [f"out{i}"],
+    workers = [_scripted_agent(f"w{i}", [{"name": "meet", "arguments": {"who": f"w{i}"}}], [f"out{i}"],
                                tools=[meet])
                for i in range(3)]
     aggregator = _scripted_agent("agg", ["summary"])
@@ -167,6 +171,8 @@ def test_parallel_runs_concurrently_and_aggregates():
     assert par.outputs == {"w0": "out0", "w1": "out1", "w2": "out2"}
     assert aggregator.model_client.messages[0]["content"] == "out0\n\n---\n\nout1\n\n---\n\nout2"
     assert set(par.messages) == {"w0", "w1", "w2", "agg"}
+    for worker in workers:  # one tool round and the answer; no continuation turn
+        assert len(worker.model_client._calls) == 2 and worker.iterations == 1
 
 
 def test_parallel_failure_cancels_siblings_and_reports_every_error():
@@ -233,12 +239,13 @@ def test_chain_from_client_and_checkpoint_parity(server):
 def test_orchestrator_runs_async_workers_concurrently():
     workers = [_scripted_agent("alice", ["alice says hi"]), _scripted_agent("bob", ["bob says hi"])]
     boss_client = ScriptedAsync([{"name": "alice", "arguments": {"task": "greet"}},
-                                 {"name": "bob", "arguments": {"task": "greet"}}], ["greeted"], ["both greeted"])
+                                 {"name": "bob", "arguments": {"task": "greet"}}], ["both greeted"])
     boss = aio.OrchestratorAgent.assemble(boss_client, "Delegate.", workers=workers)
     assert boss.concurrent_tool_calls is True
     assert asyncio.run(boss.run("greet everyone")) == "both greeted"
     assert [m["content"] for m in boss_client.messages if m["role"] == "tool"] == ["alice says hi", "bob says hi"]
     assert set(boss.messages) == {"orchestrator", "alice", "bob"}
+    assert len(boss_client._calls) == 2 and boss.iterations == 1 and boss.last_outcome == "completed"
 
 
 def test_router_evaluator_and_plan_from_client(server):

@@ -1,13 +1,16 @@
-"""Agent: a model client that keeps working while the model keeps calling tools.
+"""Agent: a model client that keeps working until the model has finished the task.
 
     agent = Agent(wb.client("openai:gpt-4.1"), system_message="You are a researcher.",
                   tools=[search, fetch], max_iterations=8)
     agent.run("Find three sources on X")
 
-One iteration is one ``client.chat`` (which itself runs the tools the model asks for, up
-to the client's ``max_tool_rounds``). While an iteration used tools, the agent sends
-``continuation_prompt`` and goes again; it stops when the model answers without tools.
-Reaching ``max_iterations`` is reported, not hidden: ``agent.last_outcome`` becomes
+One iteration is one ``client.chat``, which itself runs the whole tool loop (model, tools,
+model, ...) until the model answers without tool calls, bounded by the client's
+``max_tool_rounds``. An iteration whose model answered is the end of the run: no extra
+"continue" turn is sent. Only when the client's loop stopped at its round bound while the
+model still wanted tools (``ChatOutcome.tools_pending``) does the agent send
+``continuation_prompt`` and go again. ``max_iterations`` bounds those chats; reaching it with
+tools still pending is reported, not hidden: ``agent.last_outcome`` becomes
 ``"max_iterations"`` and a ``MaxIterationsWarning`` is issued.
 
 History lives in ``agent.model_client.messages`` (the live list, also after a failure).
@@ -31,7 +34,7 @@ DEFAULT_CONTINUATION_PROMPT = (
 
 
 class MaxIterationsWarning(UserWarning):
-    """An agent stopped because it reached max_iterations while the model still used tools."""
+    """An agent stopped at max_iterations while the client's tool loop still had tools pending."""
 
 
 @dataclass(eq=False)
@@ -110,7 +113,7 @@ class Agent(Runner):
             outcome = yield Chat(self.model_client, task, images, generate_kwargs, self.name, 0)
             self.iterations = 1
             yield Checkpoint()
-            while outcome.used_tools:
+            while outcome.tools_pending:  # the client ran out of tool rounds mid-task
                 if self.iterations >= self.max_iterations:
                     self.last_outcome = "max_iterations"
                     warnings.warn(
