@@ -22,7 +22,7 @@ torch or fastmcp.
 
 from __future__ import annotations
 
-import importlib
+from workbench._lazy import lazy_exports
 
 _LAZY = {
     "chat": "workbench.aio.model_client:chat",
@@ -49,15 +49,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'workbench.aio' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

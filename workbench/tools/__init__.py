@@ -5,7 +5,7 @@ Imported lazily: ``import workbench.tools`` loads neither pydantic nor fastmcp.
 
 from __future__ import annotations
 
-import importlib
+from workbench._lazy import lazy_exports
 
 _LAZY = {
     "tool": "workbench.tools.decorator:tool",
@@ -20,15 +20,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'workbench.tools' has no attribute {name!r}")
-    module, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

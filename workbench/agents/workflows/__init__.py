@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+from workbench._lazy import lazy_exports
 
 _LAZY = {
     "Chain": "workbench.agents.workflows.chain:Chain",
@@ -15,11 +15,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'workbench.agents.workflows' has no attribute {name!r}")
-    module, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
