@@ -71,3 +71,12 @@ def _quiet_unknown_model_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
         yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _leave_the_cache_empty():
+    """The weight cache is process-wide: tests elsewhere should not see our models in it."""
+    yield
+    from workbench.models.local.weights import clear_cache
+
+    clear_cache()
