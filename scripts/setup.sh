@@ -11,7 +11,7 @@ python -m pip install -q --upgrade pip
 python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0"
 # llama-cpp-python compiles from source (minutes, once; pip caches the wheel).
 python -c "import llama_cpp" 2>/dev/null || \
-  CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF}" python -m pip install -q "llama-cpp-python>=0.3.9"
+  CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF}" python -m pip install -q "llama-cpp-python>=0.3.36,<0.4"
 python -m pip install -q -e ".[dev]"
 python -m ipykernel install --sys-prefix --name python3 >/dev/null
 # Debian's Chromium for the browser tests (never 'playwright install').
