@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import ARTIFACTS, REPO, write_notebook
+from lab_helpers import ARTIFACTS, REPO, write_notebook
 
 pytestmark = pytest.mark.browser
 

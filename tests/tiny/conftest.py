@@ -47,5 +47,5 @@ def greedy(hf_tokenizer, hf_model):
 
 @pytest.fixture(scope="session")
 def llama(tiny):
-    llama_cpp = pytest.importorskip("llama_cpp")
+    import llama_cpp  # installed by the test command: a missing package must fail, not skip
     return llama_cpp.Llama(model_path=str(tiny.gguf), n_ctx=512, verbose=False, seed=0)
