@@ -1,4 +1,8 @@
-"""aio agents and workflows: the sync logic under the async driver."""
+"""aio agents and workflows: the sync logic under the async driver.
+
+Model turns come from fake OpenAI servers through the real async SDK; agents that run
+concurrently each have their own server (``fake_server``), so each script keeps its order.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,15 @@ import asyncio
 import pytest
 
 import workbench as wb
-from tests.aio.scripted import ScriptedAsync
 from workbench import aio
 from workbench.agents import Agent as SyncAgent
 from workbench.agents import Chain as SyncChain
 from workbench.aio.driver import RunAllFailed
 from workbench.errors import ConfigurationError, ServerError
 from workbench.models.retry import RetryPolicy
-from workbench.testing import FakeOpenAIServer, Reply, ToolCall
+from workbench.testing import Reply, ToolCall
 
 NO_WAIT = RetryPolicy(max_attempts=1, base_delay=0.0, max_delay=0.0, max_total_wait=0.0)
-
-
-@pytest.fixture
-def server():
-    with FakeOpenAIServer() as s:
-        yield s
 
 
 def openai(server, **kw):
@@ -122,14 +119,15 @@ def test_cancelling_a_running_agent_keeps_history_consistent(server):
     assert [m["role"] for m in client.messages] == ["system", "user", "user", "assistant"]
 
 
-def test_cancelling_during_a_slow_tool_keeps_history_consistent():
+def test_cancelling_during_a_slow_tool_keeps_history_consistent(server):
     @wb.tool
     async def slow(x: str) -> str:
         """A tool that takes too long."""
         await asyncio.sleep(30)
         return x
 
-    client = ScriptedAsync([{"name": "slow", "arguments": {"x": "1"}}], ["never"])
+    server.add(Reply(tool_calls=[ToolCall("slow", {"x": "1"})]), Reply(text="never"))
+    client = openai(server)
     agent = aio.Agent(client, tools=[slow])
 
     async def main():
@@ -140,13 +138,10 @@ def test_cancelling_during_a_slow_tool_keeps_history_consistent():
     asyncio.run(main())
     assert client.messages == [{"role": "user", "content": "go"}]  # no tool request without its results
     assert agent.last_outcome == "failed"
+    assert len(server.requests) == 1
 
 
-def _scripted_agent(name, *turns, **kw):
-    return aio.Agent(ScriptedAsync(*turns), name=name, **kw)
-
-
-def test_parallel_runs_concurrently_and_aggregates():
+def test_parallel_runs_concurrently_and_aggregates(fake_server):
     @wb.tool
     async def meet(who: str) -> str:
         """Wait until all three workers are inside their tool call."""
@@ -156,10 +151,10 @@ def test_parallel_runs_concurrently_and_aggregates():
         await asyncio.wait_for(gate.wait(), 2)  # only true concurrency gets past this
         return who
 
-    workers = [_scripted_agent(f"w{i}", [{"name": "meet", "arguments": {"who": f"w{i}"}}], [f"out{i}"],
-                               tools=[meet])
+    servers = [fake_server(Reply(tool_calls=[ToolCall("meet", {"who": f"w{i}"})]), Reply(text=f"out{i}"))
                for i in range(3)]
-    aggregator = _scripted_agent("agg", ["summary"])
+    workers = [aio.Agent(openai(s), name=f"w{i}", tools=[meet]) for i, s in enumerate(servers)]
+    aggregator = aio.Agent(openai(fake_server(Reply(text="summary"))), name="agg")
     par = aio.Parallel(workers, aggregator=aggregator)
 
     async def main():
@@ -171,11 +166,12 @@ def test_parallel_runs_concurrently_and_aggregates():
     assert par.outputs == {"w0": "out0", "w1": "out1", "w2": "out2"}
     assert aggregator.model_client.messages[0]["content"] == "out0\n\n---\n\nout1\n\n---\n\nout2"
     assert set(par.messages) == {"w0", "w1", "w2", "agg"}
-    for worker in workers:  # one tool round and the answer; no continuation turn
-        assert len(worker.model_client._calls) == 2 and worker.iterations == 1
+    for worker, worker_server in zip(workers, servers):  # one tool round and the answer; no continuation turn
+        assert len(worker_server.requests) == 2 and worker.iterations == 1
+        assert worker_server.requests[1].body["messages"][-1]["content"] == worker.name  # its own tool result
 
 
-def test_parallel_failure_cancels_siblings_and_reports_every_error():
+def test_parallel_failure_cancels_siblings_and_reports_every_error(fake_server):
     cancelled = []
 
     @wb.tool
@@ -188,25 +184,31 @@ def test_parallel_failure_cancels_siblings_and_reports_every_error():
             raise
         return x
 
-    class Failing(ScriptedAsync):
+    # Why a provider subclass for the two failing agents (the others use the fake server):
+    # "every error" needs both failures raised in the same event-loop step, before the
+    # TaskGroup's abort after the first one cancels the second. Two HTTP error responses
+    # cannot be made to land in one step (each is read from its own socket, through several
+    # awaits), so the failures are raised right after a shared asyncio gate instead.
+    class FailsAtGate(aio.AsyncBaseModelClient):
         async def _aturn(self, messages, tools, options, stream):
             await gate.wait()  # both failures happen together
             raise ServerError(f"boom {self.label}", status=500)
             yield  # pragma: no cover
 
     def failing(label):
-        client = Failing()
+        client = FailsAtGate("openai:gpt-4.1")
         client._state.label = label
         return aio.Agent(client, name=f"bad{label}")
 
-    slow = _scripted_agent("slow", [{"name": "hang", "arguments": {"x": "s"}}], tools=[hang])
-    done = _scripted_agent("quick", ["quick answer"])
+    slow_server = fake_server(Reply(tool_calls=[ToolCall("hang", {"x": "s"})]), Reply(text="never"))
+    slow = aio.Agent(openai(slow_server), name="slow", tools=[hang])
+    done = aio.Agent(openai(fake_server(Reply(text="quick answer"))), name="quick")
     par = aio.Parallel([done, slow, failing("1"), failing("2")])
 
     async def main():
         global gate
         gate = asyncio.Event()
-        asyncio.get_running_loop().call_later(0.05, gate.set)
+        asyncio.get_running_loop().call_later(0.3, gate.set)  # after quick answered and slow is in its tool
         await par.run("task")
 
     with pytest.raises(RunAllFailed) as info:
@@ -218,6 +220,7 @@ def test_parallel_failure_cancels_siblings_and_reports_every_error():
     assert par.outputs == {"quick": "quick answer"}  # kept (and checkpointed) for a resumed run
     assert cancelled == ["s"]
     assert slow.model_client.messages == [{"role": "user", "content": "task"}]  # consistent after cancel
+    assert len(slow_server.requests) == 1
 
 
 def test_chain_from_client_and_checkpoint_parity(server):
@@ -236,16 +239,18 @@ def test_chain_from_client_and_checkpoint_parity(server):
     assert chain.messages == sync_chain.messages
 
 
-def test_orchestrator_runs_async_workers_concurrently():
-    workers = [_scripted_agent("alice", ["alice says hi"]), _scripted_agent("bob", ["bob says hi"])]
-    boss_client = ScriptedAsync([{"name": "alice", "arguments": {"task": "greet"}},
-                                 {"name": "bob", "arguments": {"task": "greet"}}], ["both greeted"])
+def test_orchestrator_runs_async_workers_concurrently(fake_server):
+    workers = [aio.Agent(openai(fake_server(Reply(text=f"{name} says hi"))), name=name) for name in ("alice", "bob")]
+    delegate = [ToolCall("alice", {"task": "greet"}), ToolCall("bob", {"task": "greet"})]
+    boss_server = fake_server(Reply(tool_calls=delegate), Reply(text="both greeted"))
+    boss_client = openai(boss_server)
     boss = aio.OrchestratorAgent.assemble(boss_client, "Delegate.", workers=workers)
     assert boss.concurrent_tool_calls is True
     assert asyncio.run(boss.run("greet everyone")) == "both greeted"
     assert [m["content"] for m in boss_client.messages if m["role"] == "tool"] == ["alice says hi", "bob says hi"]
     assert set(boss.messages) == {"orchestrator", "alice", "bob"}
-    assert len(boss_client._calls) == 2 and boss.iterations == 1 and boss.last_outcome == "completed"
+    assert len(boss_server.requests) == 2 and boss.iterations == 1 and boss.last_outcome == "completed"
+    assert {t["function"]["name"] for t in boss_server.requests[0].body["tools"]} == {"alice", "bob"}
 
 
 def test_router_evaluator_and_plan_from_client(server):
@@ -266,19 +271,21 @@ def test_router_evaluator_and_plan_from_client(server):
     assert asyncio.run(pee.run("do the thing")) == "it is done"
 
 
-def test_runner_as_async_model_client():
-    agent = _scripted_agent("helper", ["helped"])
+def test_runner_as_async_model_client(server):
+    server.add(Reply(text="helped"))
+    agent = aio.Agent(openai(server), name="helper")
     view = agent.as_model_client()
     assert isinstance(view, aio.AsyncBaseModelClient)
     assert asyncio.run(view.chat("help me")) == "helped"
     assert view.messages[-1] == {"role": "assistant", "content": "helped"}
 
 
-def test_sync_agents_inside_an_async_workflow_run_in_threads():
+def test_sync_agents_inside_an_async_workflow_run_in_threads(server):
     from tests.aio.test_aio_client_driver import ScriptedSync
 
     sync_workers = [SyncAgent(ScriptedSync([f"sync {i}"], delay=0.01), name=f"s{i}") for i in range(2)]
-    par = aio.Parallel(sync_workers + [_scripted_agent("a", ["async"])])
+    server.add(Reply(text="async"))
+    par = aio.Parallel(sync_workers + [aio.Agent(openai(server), name="a")])
     assert asyncio.run(par.run("task")) == "sync 0\n\n---\n\nsync 1\n\n---\n\nasync"
     assert all(w.model_client.thread_names[0].startswith("workbench-aio-") for w in sync_workers)
     assert sync_workers[0].model_client.messages[-1] == {"role": "assistant", "content": "sync 0"}

@@ -9,15 +9,9 @@ import pytest
 
 import workbench as wb
 from workbench import aio
-from workbench.testing import FakeOpenAIServer, Reply
+from workbench.testing import Reply
 
 KEY = "sk-aio-secret-123456"
-
-
-@pytest.fixture
-def server():
-    with FakeOpenAIServer() as s:
-        yield s
 
 
 def client(server, **kw):
@@ -63,26 +57,22 @@ def test_auto_checkpoint_survives_a_cancelled_agent_and_resumes(server, tmp_path
     assert sync_agent.model_client.messages == again.model_client.messages
 
 
-def test_parallel_resume_reruns_only_the_unfinished_workers():
-    from tests.aio.scripted import ScriptedAsync
+def test_parallel_resume_reruns_only_the_unfinished_workers(fake_server):
     from workbench.aio.driver import RunAllFailed
     from workbench.errors import ServerError
 
-    class Flaky(ScriptedAsync):
-        async def _aturn(self, messages, tools, options, stream):
-            if self._script and self._script[0] == ["FAIL"]:
-                self._script.pop(0)
-                raise ServerError("flaky", status=500)
-            async for chunk in super()._aturn(messages, tools, options, stream):
-                yield chunk
-
-    good = aio.Agent(ScriptedAsync(["good"]), name="good")
-    flaky = aio.Agent(Flaky(["FAIL"], ["recovered"]), name="flaky")
+    good_server = fake_server(Reply(text="good"))
+    # the failure comes late enough that the good worker has finished (a finished worker is kept)
+    flaky_server = fake_server(Reply(status=500, error="flaky", delay=0.3), Reply(text="recovered"))
+    good = aio.Agent(client(good_server, retry=0), name="good")
+    flaky = aio.Agent(client(flaky_server, retry=0), name="flaky")
     par = aio.Parallel([good, flaky])
-    with pytest.raises(RunAllFailed):
+    with pytest.raises(RunAllFailed) as info:
         asyncio.run(par.run("task"))
+    assert [type(e) for e in info.value.exceptions] == [ServerError] and "flaky" in str(info.value.exceptions[0])
     state = par.checkpoint()
     assert state["position"]["outputs"] == {"good": "good"}
     par.restore(state)
     assert asyncio.run(par.run("task")) == "good\n\n---\n\nrecovered"
-    assert len(good.model_client._calls) == 1  # the finished worker was not asked again
+    assert len(good_server.requests) == 1  # the finished worker was not asked again
+    assert len(flaky_server.requests) == 2

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from tests.aio.scripted import ScriptedAsync
 from workbench import aio
 from workbench.errors import ToolError
+from workbench.testing import Reply, ToolCall
 
 import fastmcp
 
@@ -49,16 +49,19 @@ def test_connect_list_call_ping_close():
     asyncio.run(main())
 
 
-def test_async_mcp_tools_run_in_the_client_loop():
+def test_async_mcp_tools_run_in_the_client_loop(server, aclient):
+    server.add(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"}, id="call_oslo")]),
+               Reply(text="It is sunny."))
+
     async def main():
         async with await aio.MCPClient.connect(server=make_server()) as mcp:
-            client = ScriptedAsync([{"name": "get_weather", "arguments": {"city": "Oslo"}}], ["It is sunny."],
-                                   mcp_client=mcp)
+            client = aclient(server, mcp_client=mcp)
             answer = await client.chat("Weather in Oslo?")
             return answer, client
 
     answer, client = asyncio.run(main())
     assert answer == "It is sunny."
-    assert client.messages[2] == {"role": "tool", "tool_call_id": "call_1_1", "name": "get_weather",
+    assert client.messages[2] == {"role": "tool", "tool_call_id": "call_oslo", "name": "get_weather",
                                   "content": "sunny in Oslo, 21 C"}
-    assert {t["function"]["name"] for t in client._calls[0]["tools"]} == {"get_weather", "fail"}
+    assert {t["function"]["name"] for t in server.requests[0].body["tools"]} == {"get_weather", "fail"}
+    assert server.requests[1].body["messages"][-1]["content"] == "sunny in Oslo, 21 C"  # the result went back

@@ -1,4 +1,7 @@
-"""Async tool dispatch through the shared ToolSet: async and sync tools, concurrency, errors."""
+"""Async tool dispatch through the shared ToolSet: async and sync tools, concurrency, errors.
+
+The model turns come from the fake OpenAI server through the real async SDK (conftest).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import threading
 import pytest
 
 import workbench as wb
-from tests.aio.scripted import ScriptedAsync
+from workbench.testing import Reply, ToolCall
 
 
 @wb.tool
@@ -28,26 +31,27 @@ def add(a: int, b: int) -> int:
 add.threads = []
 
 
-def test_async_and_sync_tools_in_one_turn():
-    client = ScriptedAsync(
-        [{"name": "slow_upper", "arguments": {"text": "hi"}}, {"name": "add", "arguments": {"a": "2", "b": 3}}],
-        ["done"], tools=[slow_upper, add])
+def test_async_and_sync_tools_in_one_turn(server, aclient):
+    server.add(Reply(tool_calls=[ToolCall("slow_upper", {"text": "hi"}), ToolCall("add", {"a": "2", "b": 3})]),
+               Reply(text="done"))
+    client = aclient(server, tools=[slow_upper, add])
     assert asyncio.run(client.chat("go")) == "done"
     roles = [m["role"] for m in client.messages]
     assert roles == ["user", "assistant", "tool", "tool", "assistant"]
     assert [m["content"] for m in client.messages if m["role"] == "tool"] == ["HI", "5"]  # "2" coerced by ToolSet
     assert add.threads and add.threads[-1] != threading.main_thread().name  # sync tool ran in a thread
-    assert [t["function"]["name"] for t in client._calls[0]["tools"]] == ["slow_upper", "add"]
+    assert [t["function"]["name"] for t in server.requests[0].body["tools"]] == ["slow_upper", "add"]
+    assert len(server.requests) == 2
 
 
-def test_tool_failure_and_unknown_tool_go_back_to_the_model():
+def test_tool_failure_and_unknown_tool_go_back_to_the_model(server, aclient):
     @wb.tool
     async def broken(x: str) -> str:
         """Always fails."""
         raise RuntimeError("disk on fire")
 
-    client = ScriptedAsync([{"name": "broken", "arguments": {"x": "1"}}, {"name": "nope", "arguments": {}}],
-                           ["recovered"], tools=[broken])
+    server.add(Reply(tool_calls=[ToolCall("broken", {"x": "1"}), ToolCall("nope", {})]), Reply(text="recovered"))
+    client = aclient(server, tools=[broken])
 
     async def main():
         return [c async for c in await client.chat("go", stream=True, include=["tool_result"])]
@@ -58,7 +62,7 @@ def test_tool_failure_and_unknown_tool_go_back_to_the_model():
     assert client.messages[-1]["content"] == "recovered"
 
 
-def test_concurrent_tool_calls_overlap():
+def test_concurrent_tool_calls_overlap(server, aclient):
     both_started = asyncio.Event
 
     @wb.tool
@@ -73,8 +77,9 @@ def test_concurrent_tool_calls_overlap():
     async def main():
         global arrived, gate
         arrived, gate = [], both_started()
-        client = ScriptedAsync([{"name": "meet", "arguments": {"who": "a"}}, {"name": "meet", "arguments": {"who": "b"}}],
-                               ["ok"], tools=[meet])
+        server.add(Reply(tool_calls=[ToolCall("meet", {"who": "a"}), ToolCall("meet", {"who": "b"})]),
+                   Reply(text="ok"))
+        client = aclient(server, tools=[meet])
         client.concurrent_tool_calls = True
         return await client.chat("go"), client
 
@@ -83,7 +88,7 @@ def test_concurrent_tool_calls_overlap():
     assert [m["content"] for m in client.messages if m["role"] == "tool"] == ["a", "b"]  # call order kept
 
 
-def test_forgotten_await_in_tools_raises_all_errors_and_cancels_siblings():
+def test_forgotten_await_in_tools_raises_all_errors_and_cancels_siblings(server, aclient):
     cancelled, arrived = [], []
 
     async def fetch(x):
@@ -108,8 +113,9 @@ def test_forgotten_await_in_tools_raises_all_errors_and_cancels_siblings():
             raise
         return x
 
-    client = ScriptedAsync([{"name": "forgot", "arguments": {"x": "1"}}, {"name": "long_running", "arguments": {"x": "3"}},
-                            {"name": "forgot", "arguments": {"x": "2"}}], tools=[forgot, long_running])
+    server.add(Reply(tool_calls=[ToolCall("forgot", {"x": "1"}), ToolCall("long_running", {"x": "3"}),
+                                 ToolCall("forgot", {"x": "2"})]))
+    client = aclient(server, tools=[forgot, long_running])
     client.concurrent_tool_calls = True
 
     async def main():
@@ -124,9 +130,10 @@ def test_forgotten_await_in_tools_raises_all_errors_and_cancels_siblings():
     assert cancelled == ["3"]
     # history: the user's message only; the tool request never entered alone
     assert client.messages == [{"role": "user", "content": "go"}]
+    assert len(server.requests) == 1
 
 
-def test_serial_forgotten_await_is_a_type_error():
+def test_serial_forgotten_await_is_a_type_error(server, aclient):
     async def fetch():
         return 1
 
@@ -135,19 +142,21 @@ def test_serial_forgotten_await_is_a_type_error():
         """Returns a coroutine by mistake."""
         return fetch()
 
-    client = ScriptedAsync([{"name": "forgot", "arguments": {}}], tools=[forgot])
+    server.add(Reply(tool_calls=[ToolCall("forgot", {})]))
+    client = aclient(server, tools=[forgot])
     with pytest.raises(TypeError, match="forgot an 'await'"):
         asyncio.run(client.chat("go"))
 
 
-def test_slow_tool_with_a_timeout_leaves_history_consistent():
+def test_slow_tool_with_a_timeout_leaves_history_consistent(server, aclient):
     @wb.tool
     async def slow(x: str) -> str:
         """Takes far too long."""
         await asyncio.sleep(30)
         return x
 
-    client = ScriptedAsync([{"name": "slow", "arguments": {"x": "1"}}], ["never"], tools=[slow])
+    server.add(Reply(tool_calls=[ToolCall("slow", {"x": "1"})]), Reply(text="never"))
+    client = aclient(server, tools=[slow])
 
     async def main():
         with pytest.raises(TimeoutError):
@@ -157,3 +166,4 @@ def test_slow_tool_with_a_timeout_leaves_history_consistent():
     asyncio.run(main())
     assert client.messages == [{"role": "user", "content": "go"}]
     assert client._busy is False
+    assert len(server.requests) == 1  # the tools never finished, so the model was not asked again
