@@ -86,11 +86,10 @@ def test_cancelling_a_stream_stops_generation_and_keeps_history(sync_client):
         async def consume():
             async for chunk in await client.chat("Tell me a story", stream=True, include=["text"]):
                 seen.append(chunk.content)
+                if len(seen) == 3:   # cancelled at its next await, inside the stream
+                    asyncio.current_task().cancel()
 
         task = asyncio.create_task(consume())
-        while len(seen) < 3:
-            await asyncio.sleep(0.001)
-        task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         return "".join(seen)
@@ -103,7 +102,9 @@ def test_cancelling_a_stream_stops_generation_and_keeps_history(sync_client):
     assert client.messages == [{"role": "system", "content": "You are terse."},
                                {"role": "user", "content": "Tell me a story"}]
     assert client.last_partial.text.startswith(partial)
-    assert len(client.last_partial.text) < len(EXPECTED["story"].answer)
+    # The turn ended where its consumer stopped: it never reached its done chunk. (How much
+    # text the model had computed by then depends on its speed: HF generates in bursts.)
+    assert not client.last_partial.done
 
 
 def test_async_tool_loop_and_agent_on_the_tiny_model():

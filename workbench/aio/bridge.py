@@ -4,6 +4,12 @@ In-process models (transformers, llama.cpp) only have a sync ``_turn``. Iteratin
 the event loop would freeze every other task for the whole generation, so it runs in a
 thread of its own and hands chunks over through an ``asyncio.Queue``.
 
+Pull, not push: the thread takes the next chunk from the sync iterator only when the
+consumer asks for one, as a sync ``for`` loop would. Reading ahead would let a fast turn
+finish, and commit itself to history, behind the back of a consumer that was stopping; a
+turn streamed here ends exactly where its consumer stopped. (The model itself may still
+compute ahead: the HF provider generates in its own worker thread.)
+
 Cancellation: when the async consumer stops (cancelled, ``break``, an error), the thread
 is told to stop and closes the sync generator itself (a generator can only be closed by
 the thread running it), which is how the providers stop generating. It stops at the next
@@ -27,6 +33,7 @@ async def iterate_in_thread(make_iterator: Callable[[], Iterator[T]], *,
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     stop = threading.Event()
+    demand = threading.Semaphore(0)   # one release per chunk the consumer asks for
 
     def put(kind: str, value) -> None:
         try:
@@ -34,15 +41,23 @@ async def iterate_in_thread(make_iterator: Callable[[], Iterator[T]], *,
         except RuntimeError:  # the loop is closed: nobody is listening any more
             stop.set()
 
+    def wanted() -> bool:
+        while not demand.acquire(timeout=0.05):
+            if stop.is_set():
+                return False
+        return not stop.is_set()
+
     def produce() -> None:
         iterator = None
         try:
             iterator = make_iterator()
-            for item in iterator:
-                if stop.is_set():
-                    break
+            while wanted():
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    put(_END, None)
+                    return
                 put(_ITEM, item)
-            put(_END, None)
         except BaseException as exc:  # handed to the consumer, raised there
             put(_ERROR, exc)
         finally:
@@ -55,6 +70,7 @@ async def iterate_in_thread(make_iterator: Callable[[], Iterator[T]], *,
     threading.Thread(target=produce, name=name, daemon=True).start()
     try:
         while True:
+            demand.release()
             kind, value = await queue.get()
             if kind == _ITEM:
                 yield value
