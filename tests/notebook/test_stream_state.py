@@ -66,3 +66,14 @@ def test_static_renderings_escape_and_fold_thinking():
     plain = snapshot_plain(snap)
     assert "Use <script>" in plain and "4 tokens" in plain
     assert set(static_bundle(snap)) == {"text/plain", "text/markdown", "text/html"}
+
+
+def test_static_html_renders_the_answers_markdown_safely():
+    s = StreamState("m")
+    s.feed(C(Phase.TEXT, "## Facts\n\n1. **bold** <img src=x onerror=alert(1)> [x](javascript:alert(1))\n\n"
+                         "```python\nd = {'a': 1}\n```"))
+    s.finish()
+    html = snapshot_html(s.snapshot())
+    assert "<h2>Facts</h2>" in html and "<strong>bold</strong>" in html
+    assert '<code class="language-python">d = {\'a\': 1}' in html
+    assert "<img" not in html and "javascript:" not in html

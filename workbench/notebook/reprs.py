@@ -2,12 +2,14 @@
 
 These are what a saved notebook, nbconvert HTML, a terminal or a frontend without widget
 support shows: the same final state the widget shows, with thinking folded in a
-``<details>`` element. Everything user- or model-written is HTML-escaped here; the
-Markdown of the answer is left as text (the ``text/markdown`` part renders it).
+``<details>`` element. Everything user- or model-written is HTML-escaped here; the answer's
+Markdown is rendered with mistune (which nbconvert brings) with raw HTML escaped and unsafe
+link protocols dropped, so saved notebooks and HTML exports show it formatted.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from typing import Any
@@ -91,10 +93,26 @@ def snapshot_html(state: dict[str, Any]) -> str:
             items = "".join(f"<li><code>{esc(_tool_line(t))}</code></li>" for t in lane["tools"])
             out.append(f'<ol class="wb-tools">{items}</ol>')
         if lane.get("text"):
-            out.append(f'<div class="wb-answer" style="white-space:pre-wrap">{esc(lane["text"])}</div>')
+            out.append(answer_html(lane["text"]))
     footer = esc(footer_text(state.get("footer") or {}))
     out.append(f'<div class="wb-footer" style="color:#57606a;font-size:85%;margin-top:6px">{footer}</div></div>')
     return "".join(out)
+
+
+def answer_html(text: str) -> str:
+    render = _markdown_renderer()
+    if render is None:
+        return f'<div class="wb-answer" style="white-space:pre-wrap">{html.escape(text)}</div>'
+    return f'<div class="wb-answer">{render(text)}</div>'
+
+
+@functools.cache
+def _markdown_renderer():
+    try:
+        import mistune
+    except ImportError:
+        return None
+    return mistune.create_markdown(escape=True, plugins=["strikethrough", "table"])
 
 
 def static_bundle(state: dict[str, Any]) -> dict[str, str]:
