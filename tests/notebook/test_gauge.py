@@ -11,6 +11,7 @@ from workbench.notebook.gauge import MemoryGauge, device_rows, human_bytes
 
 @pytest.fixture
 def entries():
+    weights.clear_cache()  # start from a known cache whatever ran before (tests share the kernel-wide cache)
     weights.get_or_load("hf", "nbtest/alpha", {}, lambda: Loaded(value=object(), bytes_by_device={"cpu": 4096},
                                                                  label="nbtest/alpha"))
     weights.get_or_load("llamacpp", "/models/nbtest-beta.gguf", {"n_ctx": 512},
