@@ -101,3 +101,84 @@ def test_cancelling_one_row_leaves_the_others(tiny, expected):
     for t in threads:
         t.join(60)
     assert result == {"a": True, "b": story.answer}
+
+
+# -- the greedy decode loop: finished rows leave the batch -----------------------------------
+def _requests(names, expected, max_new_tokens=400, **kwargs):
+    from workbench.models.local.hf_generate import GenRequest
+
+    weights = wb.client("hf:workbench-tiny")._weights
+    tok = weights.tokenizer
+    reqs = []
+    for name in names:
+        text = tok.apply_chat_template([{"role": "user", "content": expected[name].prompt}],
+                                       add_generation_prompt=True, tokenize=False)
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        reqs.append(GenRequest(input_ids=ids, max_new_tokens=max_new_tokens, eos_ids=weights.eos_ids, **kwargs))
+    return weights, reqs
+
+
+def _drain(request):
+    return [t for burst in request.tokens(poll_s=0.001) for t in burst]
+
+
+def test_rows_of_very_different_lengths_leave_the_batch_and_match_unbatched(tiny, expected, monkeypatch):
+    import torch
+
+    from workbench.models.local import hf_decode
+    from workbench.models.local.hf_generate import run_batch
+
+    names = ["story", "greeting", "math", "attention", "capital"]     # ~70 tokens among ~15-45
+    weights, batch = _requests(names, expected)
+    sizes = []
+    monkeypatch.setattr(hf_decode, "step_hook", sizes.append)
+    run_batch(weights, batch)
+    batched = [_drain(r) for r in batch]
+    assert all(r.finish_reason == "stop" for r in batch)
+    counts = [len(t) for t in batched]
+    assert max(counts) > 2 * min(counts)                      # really different lengths
+    # the live batch shrinks as rows end: it starts full, never grows, ends with the longest row alone
+    assert sizes[0] == len(names) and sizes[-1] == 1
+    assert all(a >= b for a, b in zip(sizes, sizes[1:]))
+    assert len(sizes) == max(counts) + 1                      # prefill + one step per token of the longest row
+    assert sum(sizes) < len(names) * len(sizes)               # fewer row-steps than a full batch to the end
+    # row by row, the tokens are those of HF generate run on that prompt alone (no padding)
+    model = weights.model
+    for request, tokens in zip(batch, batched):
+        ids = torch.tensor([request.input_ids])
+        with torch.inference_mode():
+            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                                 max_new_tokens=request.max_new_tokens, eos_token_id=sorted(weights.eos_ids),
+                                 pad_token_id=weights.pad_id, temperature=None, top_p=None, top_k=None)
+        reference = out[0, ids.shape[1]:].tolist()
+        while reference and reference[-1] in weights.eos_ids | {weights.pad_id}:
+            reference.pop()
+        assert tokens == reference
+
+
+def test_greedy_rows_end_at_their_own_limit_and_on_cancel(tiny, expected, monkeypatch):
+    from workbench.models.local import hf_decode
+    from workbench.models.local.hf_generate import run_batch
+
+    weights, batch = _requests(["story", "story", "story"], expected)
+    batch[0].max_new_tokens = 3
+    batch[1].max_new_tokens = 9
+    batch[2].stop_event.set()                                 # its caller left before the batch ran
+    sizes = []
+    monkeypatch.setattr(hf_decode, "step_hook", sizes.append)
+    run_batch(weights, batch)
+    assert [r.count for r in batch] == [3, 9, 0]
+    assert [r.finish_reason for r in batch] == ["length", "length", "cancelled"]
+    assert sizes == [2, 2, 2] + [1] * 6
+
+
+def test_sampling_batches_keep_generate(tiny, expected, monkeypatch):
+    from workbench.models.local import hf_decode
+    from workbench.models.local.hf_generate import run_batch
+
+    weights, batch = _requests(["greeting", "math"], expected, max_new_tokens=8, do_sample=True, temperature=0.7)
+    sizes = []
+    monkeypatch.setattr(hf_decode, "step_hook", sizes.append)
+    run_batch(weights, batch)
+    assert sizes == []                                        # the decode loop did not run
+    assert all(r.done and r._error is None and 0 < r.count <= 8 for r in batch)

@@ -1,9 +1,14 @@
-"""The transformers generation engine: one ``generate`` call for one or many requests.
+"""The transformers generation engine: one decode for one or many requests.
 
 Batched or not, every in-process HF turn goes through :func:`run_batch`: prompts are
-left-padded into one batch, a streamer hands each row's tokens to its own
-:class:`GenRequest`, and a stopping criterion ends each row at its own end of turn, token
-limit or cancellation (``stop_event``), so one caller leaving does not stop the others.
+left-padded into one batch and each row ends at its own end of turn, token limit or
+cancellation (``stop_event``), so one caller leaving does not stop the others.
+
+- Greedy text batches run our own loop (:mod:`hf_decode`): rows that finish leave the
+  batch at once, so a long answer does not keep the short ones' rows computing.
+- Sampling (and multimodal) batches run one ``generate`` call: a streamer hands each row's
+  tokens to its own :class:`GenRequest` and a stopping criterion ends each row.
+
 Work runs in daemon threads that are stopped and joined at interpreter exit.
 """
 
@@ -15,6 +20,8 @@ import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
+
+from workbench.models.local.hf_decode import decode_greedy, supports_greedy_loop
 
 POLL_S = 0.02    # how often a caller collects its tokens (50 updates a second at most)
 
@@ -82,18 +89,27 @@ class GenRequest:
 
 
 def run_batch(weights: Any, requests: list[GenRequest]) -> None:
-    """One ``generate`` call for these requests (left-padded); never raises into the caller thread."""
+    """Decode these requests as one left-padded batch; never raises into the caller thread."""
     try:
         _generate(weights, requests)
     except BaseException as exc:
         for r in requests:
             r.fail(exc)
         return
-    for r in requests:     # generate ended: rows still open ran out of the shared token budget
+    for r in requests:     # decoding ended: rows still open ran out of the shared token budget
         r.finish("length")
 
 
 def _generate(weights: Any, requests: list[GenRequest]) -> None:
+    first = requests[0]
+    config = _generation_config(weights.model, first)
+    if not first.do_sample and not first.extra_inputs and supports_greedy_loop(weights, config):
+        decode_greedy(weights.model, requests, weights.pad_id)
+        return
+    _generate_call(weights, requests, config)
+
+
+def _generate_call(weights: Any, requests: list[GenRequest], config: Any) -> None:
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
     from transformers.generation.streamers import BaseStreamer
@@ -134,7 +150,6 @@ def _generate(weights: Any, requests: list[GenRequest]) -> None:
             return torch.tensor([r.done or r.stop_event.is_set() for r in requests], device=input_ids.device)
 
     first = requests[0]
-    config = _generation_config(model, first)
     eos = sorted(set().union(*(r.eos_ids for r in requests)))
     config.eos_token_id = eos or None
     config.pad_token_id = pad
