@@ -86,7 +86,7 @@ def test_cancelling_a_stream_stops_generation_and_keeps_history(sync_client):
         async def consume():
             async for chunk in await client.chat("Tell me a story", stream=True, include=["text"]):
                 seen.append(chunk.content)
-                if len(seen) == 3:   # cancelled at its next await, inside the stream
+                if len(seen) == 1:   # cancelled at its next await, inside the stream (a turn may be one burst)
                     asyncio.current_task().cancel()
 
         task = asyncio.create_task(consume())
