@@ -193,3 +193,16 @@ def test_import_workbench_is_light():
             "'transformers', 'llama_cpp', 'IPython', 'ipywidgets', 'anywidget', 'fastmcp') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_answer_text_is_the_last_model_calls_text():
+    from workbench.models.turn import AnswerText
+
+    answer = AnswerText()
+    for c in [StreamChunk("text", "Let me check."), StreamChunk("tool_call", {"id": "1", "name": "f", "arguments": {}}),
+              done_chunk(), StreamChunk("tool_result", {"id": "1", "name": "f", "content": "x", "is_error": False}),
+              StreamChunk("thinking", "ok"), StreamChunk("text", "It is "), StreamChunk("text", "x.")]:
+        assert answer.feed(c) is c
+    assert answer.text == ""          # not an answer until its model call is done
+    answer.feed(done_chunk())
+    assert answer.text == "It is x."

@@ -14,7 +14,8 @@ from typing import Any, Generator, Iterator
 
 from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, chat_outcome,
                                       fire_checkpoint_hooks)
-from workbench.models.chunks import Phase, StreamChunk
+from workbench.models.chunks import StreamChunk
+from workbench.models.turn import AnswerText
 
 _DONE = object()
 
@@ -71,16 +72,11 @@ def _chat(effect: Chat, stream: bool) -> Generator[StreamChunk, None, Any]:
     if not stream:
         text = client.chat(effect.message, generate_kwargs=effect.generate_kwargs, images=effect.images)
         return chat_outcome(client.messages, start, text)
-    current: list[str] = []
-    text = ""
+    answer = AnswerText()
     for chunk in client.chat(effect.message, generate_kwargs=effect.generate_kwargs,
                              images=effect.images, stream=True):
-        if chunk.phase is Phase.TEXT:
-            current.append(chunk.content)
-        elif chunk.phase is Phase.DONE:  # the answer is the text of the last model call
-            text, current = "".join(current), []
-        yield chunk.tagged(effect.agent, effect.iteration)
-    return chat_outcome(client.messages, start, text)
+        yield answer.feed(chunk).tagged(effect.agent, effect.iteration)
+    return chat_outcome(client.messages, start, answer.text)
 
 
 def _run_all(effect: RunAll, stack: tuple, stream: bool) -> Generator[StreamChunk, None, list[Outcome]]:

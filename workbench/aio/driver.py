@@ -26,7 +26,8 @@ from typing import Any, AsyncIterator
 
 from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, chat_outcome,
                                       fire_checkpoint_hooks)
-from workbench.models.chunks import Phase, StreamChunk
+from workbench.models.chunks import StreamChunk
+from workbench.models.turn import AnswerText
 
 _DONE = object()
 
@@ -114,15 +115,11 @@ async def _chat(effect: Chat, stream: bool, answer: Result) -> AsyncIterator[Str
     if not stream:
         text = await client.chat(effect.message, **kwargs)
     else:
-        current: list[str] = []
-        text = ""
+        tracker = AnswerText()
         async with aclosing(await client.chat(effect.message, stream=True, **kwargs)) as chunks:
             async for chunk in chunks:
-                if chunk.phase is Phase.TEXT:
-                    current.append(chunk.content)
-                elif chunk.phase is Phase.DONE:  # the answer is the text of the last model call
-                    text, current = "".join(current), []
-                yield chunk.tagged(effect.agent, effect.iteration)
+                yield tracker.feed(chunk).tagged(effect.agent, effect.iteration)
+        text = tracker.text
     answer.value = chat_outcome(client.messages, start, text)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator
 from workbench.models.chunks import Phase, StreamChunk, filter_chunks
 from workbench.models.loop import CallModel, Finish, RunTools, ToolLoop
 from workbench.models.state import ChatState
-from workbench.models.turn import TurnResult
+from workbench.models.turn import AnswerText, TurnResult
 
 
 class BaseModelClient(ChatState):
@@ -97,15 +97,10 @@ class BaseModelClient(ChatState):
 
     @staticmethod
     def _consume(chunks: Iterator[StreamChunk]) -> str:
-        # The answer is the text of the last model call (earlier calls led to tools).
-        current: list[str] = []
-        answer = ""
+        answer = AnswerText()
         for chunk in chunks:
-            if chunk.phase is Phase.TEXT:
-                current.append(chunk.content)
-            elif chunk.phase is Phase.DONE:
-                answer, current = "".join(current), []
-        return answer
+            answer.feed(chunk)
+        return answer.text
 
     def _tool_set(self):
         from workbench.tools.toolset import ToolSet

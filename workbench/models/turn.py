@@ -72,6 +72,24 @@ class TurnResult:
         return message
 
 
+class AnswerText:
+    """The answer of a whole chat, fed its chunks: the text of its last model call.
+
+    Earlier model calls of the chat led to tools; their text is not the answer.
+    """
+
+    def __init__(self) -> None:
+        self._current: list[str] = []
+        self.text = ""
+
+    def feed(self, chunk: StreamChunk) -> StreamChunk:
+        if chunk.phase is Phase.TEXT:
+            self._current.append(chunk.content)
+        elif chunk.phase is Phase.DONE:
+            self.text, self._current = "".join(self._current), []
+        return chunk
+
+
 def arguments_json(arguments: Any) -> str:
     if arguments is None:
         return "{}"
