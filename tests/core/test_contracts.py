@@ -203,6 +203,6 @@ def test_answer_text_is_the_last_model_calls_text():
               done_chunk(), StreamChunk("tool_result", {"id": "1", "name": "f", "content": "x", "is_error": False}),
               StreamChunk("thinking", "ok"), StreamChunk("text", "It is "), StreamChunk("text", "x.")]:
         assert answer.feed(c) is c
-    assert answer.text == ""          # not an answer until its model call is done
+    assert answer.text == "Let me check."   # the latest finished call's text, until the next one is done
     answer.feed(done_chunk())
     assert answer.text == "It is x."
