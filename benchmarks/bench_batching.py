@@ -6,6 +6,11 @@ Both runs go through an InferenceScheduler: max_concurrent=N (batched into one g
 call) and max_concurrent=1 (serialized). Aggregate tokens/s = output tokens / wall time.
 Target (issue 3): batched >= 2.5x serialized, with identical greedy outputs.
 
+Then, on the same prompts, transformers' own continuous batching (``model.generate_batch``,
+transformers >= 5.x) against our greedy loop run directly (``hf_generate.run_batch``, one
+batch of all prompts), both greedy with the same token limit: wall time and whether the
+tokens agree. The faster one on CPU is the default (see README).
+
 Two prompt sets: "short" (eight short questions, answers of similar length) and "mixed"
 (includes the story, ~70 tokens while the rest take ~15-30: a batch lasts as long as its
 longest row, so the ratio is bounded by total tokens / longest row). Timings are the best
@@ -71,6 +76,60 @@ def compare(model: str, prompts: list[str], repeat: int) -> None:
     print(f"  ratio {rate_b / rate_s:.2f}x (target >= 2.5x); identical outputs: {ob == os_}")
 
 
+def engines(model: str, prompts: list[str], repeat: int) -> None:
+    """Our greedy loop vs transformers' generate_batch on the same token ids."""
+    import logging
+
+    import workbench as wb
+    from workbench.models.local.hf_generate import GenRequest, run_batch
+
+    weights = wb.client(model)._weights
+    tok, hf_model = weights.tokenizer, weights.model
+    ids = [tok(tok.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True,
+                                       tokenize=False), add_special_tokens=False)["input_ids"] for p in prompts]
+    max_new = 128
+
+    def ours() -> list[list[int]]:
+        reqs = [GenRequest(input_ids=i, max_new_tokens=max_new, eos_ids=weights.eos_ids) for i in ids]
+        run_batch(weights, reqs)
+        return [r.take() for r in reqs]
+
+    generate_batch = getattr(hf_model, "generate_batch", None)
+    timings = {"greedy loop": [], "generate_batch": []}
+    outputs: dict[str, list[list[int]]] = {}
+    for _ in range(repeat):
+        start = time.perf_counter()
+        outputs["greedy loop"] = ours()
+        timings["greedy loop"].append(time.perf_counter() - start)
+        if generate_batch is None:
+            continue
+        import copy
+
+        config = copy.deepcopy(hf_model.generation_config)
+        config.do_sample, config.max_new_tokens = False, max_new
+        config.eos_token_id, config.pad_token_id = sorted(weights.eos_ids), weights.pad_id
+        logging.getLogger("transformers").setLevel(logging.ERROR)
+        start = time.perf_counter()
+        try:
+            result = generate_batch(inputs=ids, generation_config=config, progress_bar=False)
+        except Exception as exc:  # an API that moved: say so, keep the other figure
+            print(f"  generate_batch failed: {type(exc).__name__}: {exc}")
+            generate_batch = None
+            continue
+        timings["generate_batch"].append(time.perf_counter() - start)
+        ordered = [result[k] for k in sorted(result, key=lambda k: int(str(k).rsplit("_", 1)[-1]))]
+        outputs["generate_batch"] = [[t for t in o.generated_tokens if t not in weights.eos_ids]
+                                     for o in ordered]
+    for name, ts in timings.items():
+        if ts:
+            print(f"  {name:15} {len(ids)} prompts: best {min(ts) * 1000:8.1f} ms, median "
+                  f"{sorted(ts)[len(ts) // 2] * 1000:8.1f} ms")
+        else:
+            print(f"  {name:15} not available in this transformers")
+    if "generate_batch" in outputs:
+        print(f"  same tokens: {outputs['generate_batch'] == outputs['greedy loop']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="hf:workbench-tiny")
@@ -84,6 +143,10 @@ def main() -> None:
         prompts = (PROMPT_SETS[name] * 4)[:args.requests]
         print(f"{args.model}: {len(prompts)} concurrent requests, '{name}' prompts, best of {args.repeat}")
         compare(args.model, prompts, args.repeat)
+    for name in PROMPT_SETS if args.prompts == "both" else [args.prompts]:
+        prompts = (PROMPT_SETS[name] * 4)[:args.requests]
+        print(f"engines, '{name}' prompts (one batch of {len(prompts)}, greedy, 128 new tokens at most):")
+        engines(args.model, prompts, max(3, args.repeat // 3))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@
     ├── ToolError                   a tool could not be prepared or dispatched
     └── CheckpointError             a checkpoint is corrupt or belongs to another runner
 
+    SlowPathWarning (a RuntimeWarning): an in-process model fell back to a slower engine
+
 Every ``ProviderError`` raised from a turn carries ``partial``: the text,
 thinking and tool calls received before the failure (a ``TurnResult``), so a
 caller never loses what the model already said.
@@ -155,3 +157,11 @@ class ToolError(WorkbenchError):
 
 class CheckpointError(WorkbenchError):
     """A checkpoint could not be read, or does not fit the runner restoring it."""
+
+
+class SlowPathWarning(RuntimeWarning):
+    """An in-process model runs on a slower engine than it could (the reason is in the message).
+
+    Shown once per model and reason; ``scheduler.stats()["engines"]`` and
+    ``client.last_engine`` say which engine ran.
+    """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 import workbench as wb
 from workbench.models.chunks import Phase
 from workbench.models.local.scheduler import InferenceScheduler
@@ -119,7 +121,7 @@ def _requests(names, expected, max_new_tokens=400, **kwargs):
 
 
 def _drain(request):
-    return [t for burst in request.tokens(poll_s=0.001) for t in burst]
+    return [t for burst in request.tokens() for t in burst]
 
 
 def test_rows_of_very_different_lengths_leave_the_batch_and_match_unbatched(tiny, expected, monkeypatch):
@@ -182,3 +184,95 @@ def test_sampling_batches_keep_generate(tiny, expected, monkeypatch):
     run_batch(weights, batch)
     assert sizes == []                                        # the decode loop did not run
     assert all(r.done and r._error is None and 0 < r.count <= 8 for r in batch)
+
+
+# -- engines: the cache argument's two spellings, and no silent slow path --------------------
+def test_forward_spec_reads_either_spelling_of_the_cache_argument(tiny):
+    import inspect
+
+    import torch
+
+    from workbench.models.local.hf_decode import forward_spec
+
+    class Before(torch.nn.Module):        # transformers < 5.24
+        def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None,
+                    use_cache=None, logits_to_keep=0):
+            return None
+
+    class After(torch.nn.Module):         # transformers >= 5.24
+        def forward(self, input_ids=None, attention_mask=None, position_ids=None, cache=None,
+                    use_cache=None, logits_to_keep=0):
+            return None
+
+    class NoMask(torch.nn.Module):
+        def forward(self, input_ids=None, past_key_values=None):
+            return None
+
+    assert forward_spec(Before()).cache_arg == "past_key_values" and not forward_spec(Before()).missing
+    assert forward_spec(After()).cache_arg == "cache" and forward_spec(After()).logits_to_keep
+    assert forward_spec(NoMask()).missing == ("attention_mask", "position_ids")
+    # and the installed transformers' own model takes the loop, whichever spelling it uses
+    model = wb.client("hf:workbench-tiny")._weights.model
+    assert forward_spec(model).cache_arg in inspect.signature(model.forward).parameters
+    assert forward_spec(model).missing == ()
+
+
+def test_the_greedy_loop_runs_and_says_so(tiny, expected):
+    sched = InferenceScheduler(max_concurrent=2)
+    c = wb.client("hf:workbench-tiny", scheduler=sched)
+    assert c.generate(expected["math"].prompt) == expected["math"].answer
+    assert c.last_engine == "greedy-loop"
+    assert sched.stats()["engines"] == {"greedy-loop": 1}
+
+
+def test_a_model_that_cannot_take_the_loop_warns_once_and_reports_generate(tiny, expected, monkeypatch):
+    import warnings
+
+    from workbench.errors import SlowPathWarning
+    from workbench.models.local import hf_generate
+
+    monkeypatch.setattr(hf_generate, "_warned", set())
+    sched = InferenceScheduler(max_concurrent=2)
+    c = wb.client("hf:workbench-tiny", scheduler=sched)
+    # a generation config the loop does not reproduce (a logits processor): generate() runs
+    monkeypatch.setattr(c._weights.model.generation_config, "repetition_penalty", 1.3)
+    with pytest.warns(SlowPathWarning, match=r"repetition_penalty=1\.3"):
+        c.generate(expected["math"].prompt)
+    assert c.last_engine == "generate" and sched.stats()["engines"] == {"generate": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SlowPathWarning)          # once per model and reason
+        c.generate(expected["greeting"].prompt)
+    solo = wb.client("hf:workbench-tiny")
+    solo.generate(expected["math"].prompt)
+    assert solo.last_engine == "generate"
+
+
+def test_seeded_requests_warn_that_they_run_alone(tiny, expected, monkeypatch):
+    from workbench.errors import SlowPathWarning
+    from workbench.models.local import hf_generate
+
+    monkeypatch.setattr(hf_generate, "_warned", set())
+    sched = InferenceScheduler(max_concurrent=2)
+    c = wb.client("hf:workbench-tiny", scheduler=sched)
+    with pytest.warns(SlowPathWarning, match="runs alone, not batched, because it is seeded"):
+        c.generate(expected["math"].prompt, generate_kwargs={"seed": 3, "temperature": 0.7})
+    assert sched.stats()["rows_alone"] == {"it is seeded": 1}
+
+
+def test_a_waiting_caller_is_woken_by_its_tokens_not_a_timer(tiny, expected):
+    # tokens() blocks on the request's own event: a consumer that does not stream wakes once
+    _, (request,) = _requests(["math"], expected)
+    wakes = []
+    real_wait = request._ready.wait
+
+    def counting_wait(timeout=None):
+        wakes.append(timeout)
+        return real_wait(timeout)
+
+    request._ready.wait = counting_wait
+    from workbench.models.local.hf_generate import start_direct
+
+    start_direct(wb.client("hf:workbench-tiny")._weights, request)
+    tokens = [t for burst in request.tokens(bursts=False) for t in burst]
+    assert len(tokens) == request.count > 5
+    assert wakes == [None]                                       # one untimed wait: no polling

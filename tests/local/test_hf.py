@@ -137,8 +137,18 @@ def test_images_to_a_text_only_model(tiny, tmp_path):
         wb.client(MODEL).chat("What is this?", images=[png])
 
 
-def _generator_threads():
-    return [t for t in threading.enumerate() if t.name == "workbench-hf-generate"]
+def _busy_workers():
+    from workbench.models.local.hf_generate import busy_workers
+
+    return busy_workers()
+
+
+def _decoding():
+    """True while a decode step runs (in whichever thread): set from the loop's step hook."""
+    return _STEPPING.is_set()
+
+
+_STEPPING = threading.Event()
 
 
 def test_keyboard_interrupt_mid_stream_stops_generation(tiny, expected):
@@ -151,7 +161,7 @@ def test_keyboard_interrupt_mid_stream_stops_generation(tiny, expected):
             if chunk.phase is Phase.TEXT:
                 raise KeyboardInterrupt
     stream.close()
-    assert not _generator_threads()             # the worker stopped (joined on the way out)
+    assert not _busy_workers()                  # nothing decodes on in the background
     assert c.messages == [{"role": "user", "content": expected["story"].prompt}]
     assert c.last_partial is not None and c.last_partial.text
     assert c.chat(expected["math"].prompt) == expected["math"].answer    # usable afterwards
@@ -164,7 +174,7 @@ def test_closing_the_stream_stops_generation(tiny, expected):
         if chunk.phase is Phase.TEXT:
             break
     stream.close()
-    assert not _generator_threads()
+    assert not _busy_workers()
     assert len(c.messages) == 1
 
 
@@ -224,19 +234,23 @@ def test_fork_shares_weights(tiny, expected):
     assert twin.chat(expected["math"].prompt) == expected["math"].answer and c.messages == []
 
 
-def test_keyboard_interrupt_while_waiting_for_tokens(tiny, expected):
-    # The interrupt lands in the main thread while it waits inside the turn (not in user
-    # code between chunks), as Ctrl-C in a notebook does during a non-streaming chat().
+@pytest.mark.parametrize("scheduled", [False, True], ids=["decoding-here", "waiting-on-a-batch"])
+def test_keyboard_interrupt_while_waiting_for_tokens(tiny, expected, monkeypatch, scheduled):
+    # The interrupt lands in the main thread while it is inside the turn (not in user code
+    # between chunks), as Ctrl-C in a notebook does during a non-streaming chat(): alone the
+    # turn decodes in this thread; with a scheduler it waits for a batcher's tokens.
     import _thread
 
-    c = wb.client(MODEL)
+    from workbench.models.local import hf_decode
+    from workbench.models.local.scheduler import InferenceScheduler
+
+    _STEPPING.clear()
+    monkeypatch.setattr(hf_decode, "step_hook", lambda live: _STEPPING.set())
+    c = wb.client(MODEL, scheduler=InferenceScheduler(max_concurrent=2) if scheduled else None)
 
     def interrupt_once_generating():
-        for _ in range(2000):
-            if _generator_threads():
-                _thread.interrupt_main()
-                return
-            threading.Event().wait(0.005)
+        if _STEPPING.wait(20):
+            _thread.interrupt_main()
 
     watcher = threading.Thread(target=interrupt_once_generating)
     watcher.start()
@@ -245,7 +259,11 @@ def test_keyboard_interrupt_while_waiting_for_tokens(tiny, expected):
             c.reset()
             c.chat(expected["story"].prompt, generate_kwargs=LONG)
     watcher.join()
-    assert not _generator_threads()          # the worker was stopped and joined
+    for _ in range(200):                     # a batcher sees the cancel at its next token
+        if not _busy_workers():
+            break
+        threading.Event().wait(0.01)
+    assert not _busy_workers()               # no decode goes on behind the interrupt
     assert c.messages == [{"role": "user", "content": expected["story"].prompt}]
 
 

@@ -28,7 +28,8 @@ from workbench.models.chunks import StreamChunk
 from workbench.models.client import BaseModelClient
 from workbench.models.inputs import message_images
 from workbench.models.local.chat_template import starts_in_thinking, template_kwargs, template_message
-from workbench.models.local.hf_generate import GenRequest, start_direct
+from workbench.models.local.hf_generate import (GREEDY_LOOP, GenRequest, plan_engine, pull_tokens, run_batch,
+                                                start_direct)
 from workbench.models.local.toolcalls import OutputSplitter, cut_at_stop, stop_strings
 from workbench.models.local.weights import CACHE, CacheEntry, Loaded
 
@@ -99,6 +100,7 @@ class HuggingFaceClient(BaseModelClient):
         self.load_kwargs = {"device_map": device_map if device_map is not None else _default_device_map(),
                             "dtype": dtype, "local_files_only": local_files_only,
                             "trust_remote_code": trust_remote_code, "revision": revision, **(load_kwargs or {})}
+        self.last_engine: str | None = None   # the engine of the last turn: "greedy-loop" or "generate"
         self._entry: CacheEntry = self._load()
 
     # -- weights -------------------------------------------------------------------------------
@@ -145,16 +147,27 @@ class HuggingFaceClient(BaseModelClient):
             prompt_ids, extra, start_in_thinking = self._prompt(weights, messages, tools, options)
             request = self._request(weights, prompt_ids, extra, options)
             stops = stop_strings(options.get("stop"))
+            self.last_engine = plan_engine(weights, request)
+            # Where the decode runs: with a scheduler, in its batches; alone and greedy, right
+            # here, pulled a step at a time (no thread, nothing competing for the cores);
+            # alone and sampled, streamed from a worker (generate() pushes its tokens), or
+            # here too when nobody watches the tokens and no stop string can end it early.
             if self.scheduler is not None:    # multimodal requests run alone, holding a slot
                 self.scheduler.submit_hf(weights, request)
-                thread = None
+                bursts = request.tokens(bursts=stream or bool(stops))
+            elif self.last_engine == GREEDY_LOOP:
+                bursts = pull_tokens(weights, request)
+            elif stream or stops:
+                start_direct(weights, request)
+                bursts = request.tokens()
             else:
-                thread = start_direct(weights, request)
+                run_batch(weights, [request])
+                bursts = request.tokens(bursts=False)
             splitter = OutputSplitter(start_in_thinking)
             decoder = _Decoder(weights.tokenizer)
             finish = None
             try:
-                for ids in request.tokens():
+                for ids in bursts:
                     delta = decoder.add(ids)
                     if stops and delta:
                         delta, hit = cut_at_stop(decoder.text, delta, stops)
@@ -170,11 +183,14 @@ class HuggingFaceClient(BaseModelClient):
                                     provider=KIND) from exc
             finally:
                 # Leaving early (KeyboardInterrupt, generator closed, an error) stops the
-                # worker at its next token; the weights lease ends only when it has.
+                # decode at its next token; the weights lease ends only when it has.
                 if not request.done:
                     request.stop_event.set()
-                    if thread is not None:
-                        thread.join(timeout=30)
+                    close = getattr(bursts, "close", None)
+                    if close is not None:
+                        close()
+                    if self.scheduler is None:
+                        request.wait(timeout=30)
             yield from splitter.feed(decoder.flush())
             yield from splitter.flush()
             if splitter.calls:

@@ -12,13 +12,15 @@ from the mask's cumulative sum, ``logits_to_keep=1``, the mask left out when not
 padded) and the next token is the argmax of each row's logits, so outputs are the tokens
 ``generate`` gives greedily. Models or generation configs this loop does not reproduce
 (logits processors, beam search, custom or static caches, vision models) keep ``generate``:
-see :func:`supports_greedy_loop`.
+see :func:`greedy_loop_blocker`, whose reason the caller shows once as a SlowPathWarning.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 # Called with the number of live rows before each forward pass (prefill included): tests and
 # benchmarks watch the batch shrink through it. None: no call.
@@ -37,30 +39,72 @@ _NEUTRAL = {"repetition_penalty": (None, 1.0), "encoder_repetition_penalty": (No
             "stop_strings": (None,), "max_time": (None,), "dola_layers": (None,)}
 
 
-def supports_greedy_loop(weights: Any, config: Any) -> bool:
-    """Whether :func:`decode_greedy` gives what ``generate`` would for this model and config."""
+def greedy_loop_blocker(weights: Any, config: Any) -> str | None:
+    """Why :func:`decode_greedy` would not give what ``generate`` gives here; None when it would."""
     model = weights.model
-    if getattr(weights, "vision", False) or getattr(model.config, "is_encoder_decoder", False):
-        return False
+    if getattr(weights, "vision", False):
+        return "it is an image-text model"
+    if getattr(model.config, "is_encoder_decoder", False):
+        return "it is an encoder-decoder model"
     if "mamba" in type(model).__name__.lower():
-        return False
+        return "it is a state-space (Mamba) model"
     supports_cache = getattr(model, "_supports_default_dynamic_cache", None)
     if supports_cache is not None and not supports_cache():
-        return False
+        return "it needs a cache other than DynamicCache"
     if getattr(model, "is_remote_code", lambda: False)():
-        return False
-    params = _forward_params(model)
-    if not {"position_ids", "past_key_values", "attention_mask"} <= params:
-        return False
-    return all(getattr(config, name, None) in allowed for name, allowed in _NEUTRAL.items())
+        return "it runs remote code"
+    spec = forward_spec(model)
+    if spec.missing:
+        return f"its forward() takes no {', '.join(spec.missing)}"
+    for name, allowed in _NEUTRAL.items():
+        value = getattr(config, name, None)
+        if value not in allowed:
+            return f"generation_config.{name}={value!r} changes greedy decoding"
+    return None
 
 
-def _forward_params(model: Any) -> set[str]:
-    return set(inspect.signature(model.forward).parameters)
+def supports_greedy_loop(weights: Any, config: Any) -> bool:
+    """Whether :func:`decode_greedy` gives what ``generate`` would for this model and config."""
+    return greedy_loop_blocker(weights, config) is None
+
+
+@dataclass(frozen=True)
+class ForwardSpec:
+    """How this model's ``forward`` spells its arguments (read once per model class)."""
+
+    cache_arg: str                 # "cache" (transformers >= 5.24) or "past_key_values" (before)
+    logits_to_keep: bool
+    missing: tuple[str, ...]       # arguments the loop needs that forward() lacks
+
+
+_SPECS: "weakref.WeakKeyDictionary[type, ForwardSpec]" = weakref.WeakKeyDictionary()
+
+
+def forward_spec(model: Any) -> ForwardSpec:
+    cls = type(model)
+    spec = _SPECS.get(cls)
+    if spec is None:
+        params = set(inspect.signature(model.forward).parameters)
+        # transformers 5.24 renamed past_key_values to cache (the old name still works, with a
+        # deprecation warning per call): use whichever this version declares.
+        cache_arg = "cache" if "cache" in params else "past_key_values"
+        missing = tuple(n for n in ("attention_mask", "position_ids", cache_arg) if n not in params)
+        spec = _SPECS[cls] = ForwardSpec(cache_arg, "logits_to_keep" in params, missing)
+    return spec
 
 
 def decode_greedy(model: Any, requests: list, pad_id: int) -> None:
     """Greedy-decode these requests as one shrinking batch; each ends itself (finish)."""
+    for _ in greedy_steps(model, requests, pad_id):
+        pass
+
+
+def greedy_steps(model: Any, requests: list, pad_id: int) -> Iterator[None]:
+    """:func:`decode_greedy` one forward pass at a time: yields after each pass's tokens.
+
+    The caller's own thread can drive it (a lone streaming turn pulls a step, shows its
+    token, pulls the next): no worker thread, and closing the generator stops the decode.
+    """
     import torch
     from transformers import DynamicCache
 
@@ -82,19 +126,26 @@ def decode_greedy(model: Any, requests: list, pad_id: int) -> None:
     # Like generate: with no padding the mask is left out (the model takes the faster causal path).
     padded = bool((mask == 0).any())
     mask = mask if padded else None
-    extra = {"logits_to_keep": 1} if "logits_to_keep" in _forward_params(model) else {}
+    spec = forward_spec(model)
     cache = DynamicCache(config=model.config.get_text_config(decoder=True))
+    extra = {spec.cache_arg: cache, "use_cache": True}
+    if spec.logits_to_keep:
+        extra["logits_to_keep"] = 1
 
+    # Inference mode is entered around each stretch between yields, never held across one:
+    # it is thread-local, and the caller's code runs while this generator is suspended.
     with torch.inference_mode():
         _watch(len(rows))
-        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                    use_cache=True, **extra)
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, **extra)
         position = positions[:, -1:]
-        while True:
+    while True:
+        with torch.inference_mode():
             tokens = out.logits[:, -1].argmax(-1)
             keep = [i for i, (row, token) in enumerate(zip(rows, tokens.tolist())) if _take(row, token)]
-            if not keep:
-                return
+        yield
+        if not keep:
+            return
+        with torch.inference_mode():
             if len(keep) < len(rows):           # finished rows leave the batch and its cache
                 index = torch.tensor(keep, device=device)
                 cache.batch_select_indices(index)
@@ -106,8 +157,7 @@ def decode_greedy(model: Any, requests: list, pad_id: int) -> None:
                 mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=-1)
             position = position + 1
             _watch(len(rows))
-            out = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=position,
-                        past_key_values=cache, use_cache=True, **extra)
+            out = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=position, **extra)
 
 
 def _trim_padding(cache: Any, mask: Any) -> Any:

@@ -8,6 +8,12 @@ cancellation (``stop_event``), so one caller leaving does not stop the others.
   batch at once, so a long answer does not keep the short ones' rows computing.
 - Sampling (and multimodal) batches run one ``generate`` call: a streamer hands each row's
   tokens to its own :class:`GenRequest` and a stopping criterion ends each row.
+- A greedy batch that cannot take the loop (see ``hf_decode.greedy_loop_blocker``) also
+  runs ``generate``, and says why once per model (:class:`~workbench.errors.SlowPathWarning`).
+
+Each request records the engine that ran it (``GenRequest.engine``: "greedy-loop" or
+"generate"). Callers are woken when tokens arrive, never by a timer: a token that lands
+while the caller is busy joins the next burst, so a slow consumer gets fewer, larger bursts.
 
 Work runs in daemon threads that are stopped and joined at interpreter exit.
 """
@@ -15,15 +21,18 @@ Work runs in daemon threads that are stopped and joined at interpreter exit.
 from __future__ import annotations
 
 import atexit
+import queue
 import threading
+import warnings
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from workbench.models.local.hf_decode import decode_greedy, supports_greedy_loop
+from workbench.errors import SlowPathWarning
+from workbench.models.local.hf_decode import decode_greedy, greedy_loop_blocker, greedy_steps
 
-POLL_S = 0.02    # how often a caller collects its tokens (50 updates a second at most)
+GREEDY_LOOP, GENERATE = "greedy-loop", "generate"
 
 
 @dataclass(eq=False)
@@ -42,7 +51,9 @@ class GenRequest:
     finish_reason: str | None = None
     count: int = 0
     done: bool = False
+    engine: str | None = None        # which engine ran it: GREEDY_LOOP or GENERATE
     _tokens: "deque[int]" = field(default_factory=deque, repr=False)
+    _ready: threading.Event = field(default_factory=threading.Event, repr=False)
     _ended: threading.Event = field(default_factory=threading.Event, repr=False)
     _error: BaseException | None = field(default=None, repr=False)
 
@@ -54,38 +65,75 @@ class GenRequest:
 
     def emit(self, token: int) -> None:
         self.count += 1
-        self._tokens.append(token)        # deque.append is atomic: no lock, no wake-up
+        self._tokens.append(token)
+        if not self._ready.is_set():      # one wake-up per burst, not per token
+            self._ready.set()
 
     def finish(self, reason: str) -> None:
         if not self.done:
             self.done = True
             self.finish_reason = reason
             self._ended.set()
+            self._ready.set()
 
     def fail(self, exc: BaseException) -> None:
         if not self.done:
             self._error = exc
             self.done = True
             self._ended.set()
+            self._ready.set()
 
-    def tokens(self, poll_s: float = POLL_S) -> Iterator[list[int]]:
-        """The generated token ids in bursts; raises what the generate call raised.
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the request ended (its decode saw the end, a limit or the stop); True if it did."""
+        return self._ended.wait(timeout)
 
-        The caller polls (every ``poll_s``) instead of being woken per token: eight callers
-        woken once per token each fight one batched ``generate`` for the GIL and slow it
-        several-fold, while a notebook cannot show more than a few dozen updates a second.
+    def take(self) -> list[int]:
+        """The tokens that arrived since the last take."""
+        burst = []
+        while self._tokens:
+            burst.append(self._tokens.popleft())
+        return burst
+
+    def tokens(self, bursts: bool = True) -> Iterator[list[int]]:
+        """The generated token ids in bursts, as they arrive; raises what the generate call raised.
+
+        ``bursts=False``: one burst at the end (a caller that does not stream sleeps until
+        then, instead of taking CPU from the decode on every token).
         """
+        if not bursts:
+            self._ended.wait()
         while True:
-            ended = self._ended.wait(poll_s)
-            burst = []
-            while self._tokens:
-                burst.append(self._tokens.popleft())
+            self._ready.wait()
+            self._ready.clear()           # before draining: a token appended after this wakes us again
+            ended = self.done
+            burst = self.take()
             if burst:
                 yield burst
             if ended and not self._tokens:
                 break
         if self._error is not None:
             raise self._error
+
+
+def pull_tokens(weights: Any, request: GenRequest) -> Iterator[list[int]]:
+    """Decode a lone greedy request in the caller's thread, a burst per forward pass.
+
+    No worker thread: torch then runs on the one thread that also runs the caller's other
+    torch work (on a small CPU, two threads driving torch make both several times slower),
+    and leaving the iteration stops the decode at once.
+    """
+    steps = greedy_steps(weights.model, [request], weights.pad_id)
+    try:
+        for _ in steps:
+            burst = request.take()
+            if burst:
+                yield burst
+    finally:
+        steps.close()
+        request.finish("cancelled" if request.stop_event.is_set() else "length")
+    burst = request.take()
+    if burst:
+        yield burst
 
 
 def run_batch(weights: Any, requests: list[GenRequest]) -> None:
@@ -100,13 +148,48 @@ def run_batch(weights: Any, requests: list[GenRequest]) -> None:
         r.finish("length")
 
 
+def plan_engine(weights: Any, request: GenRequest) -> str:
+    """Choose the engine for this request (and its batch); a slow path is warned about once.
+
+    Callers plan before they submit, so the warning comes from their own thread (a notebook
+    shows it under the cell that asked).
+    """
+    if request.engine is None:
+        engine = GENERATE
+        if not request.do_sample and not request.extra_inputs:
+            reason = greedy_loop_blocker(weights, _generation_config(weights.model, request))
+            if reason is None:
+                engine = GREEDY_LOOP
+            else:
+                warn_slow_path(weights.model, f"greedy decoding runs one generate() call per batch "
+                                              f"(finished rows keep computing) because {reason}")
+        request.engine = engine
+    return request.engine
+
+
 def _generate(weights: Any, requests: list[GenRequest]) -> None:
     first = requests[0]
-    config = _generation_config(weights.model, first)
-    if not first.do_sample and not first.extra_inputs and supports_greedy_loop(weights, config):
+    engine = plan_engine(weights, first)     # rows of a batch sample alike: the first decides
+    for r in requests:
+        r.engine = engine
+    if engine == GREEDY_LOOP:
         decode_greedy(weights.model, requests, weights.pad_id)
-        return
-    _generate_call(weights, requests, config)
+    else:
+        _generate_call(weights, requests, _generation_config(weights.model, first))
+
+
+_warned: set[tuple[str, str]] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_slow_path(model: Any, reason: str) -> None:
+    """Say once per model and reason that an in-process model left its fast path."""
+    name = getattr(getattr(model, "config", None), "name_or_path", None) or type(model).__name__
+    with _warned_lock:
+        if (name, reason) in _warned:
+            return
+        _warned.add((name, reason))
+    warnings.warn(f"{name}: {reason}.", SlowPathWarning, stacklevel=2)
 
 
 def _generate_call(weights: Any, requests: list[GenRequest], config: Any) -> None:
@@ -186,14 +269,22 @@ def _generation_config(model: Any, request: GenRequest):
     return config
 
 
-def start_direct(weights: Any, request: GenRequest) -> threading.Thread:
-    """No scheduler: run the request now, alone, in its own thread."""
-    return spawn(run_batch, weights, [request], requests=[request])
+def start_direct(weights: Any, request: GenRequest) -> None:
+    """No scheduler: run the request now, alone, on a worker thread."""
+    spawn(run_batch, weights, [request], requests=[request])
 
 
-# -- worker threads, stopped cleanly at interpreter exit -----------------------------------------
+# -- worker threads: reused, and stopped cleanly at interpreter exit ---------------------------
+# A thread that has run torch keeps its OpenMP team, and two teams on a small CPU slow each
+# other several-fold (measured: benchmarks/bench_hf_call.py). So work goes to idle workers
+# first and a new thread starts only when all are busy: sequential use runs on one thread.
 _workers: set[threading.Thread] = set()
+_idle: "queue.SimpleQueue[tuple[Callable[..., Any], tuple]]" = queue.SimpleQueue()
+_idle_count = 0
+_busy: set[threading.Thread] = set()
+_pool_lock = threading.Lock()
 _live: "weakref.WeakSet[GenRequest]" = weakref.WeakSet()
+WORKER_NAME = "workbench-hf-worker"
 
 
 def track(request: GenRequest) -> None:
@@ -201,27 +292,54 @@ def track(request: GenRequest) -> None:
     _live.add(request)
 
 
-def spawn(target: Callable[..., Any], *args: Any, name: str = "workbench-hf-generate",
-          requests: list[GenRequest] = ()) -> threading.Thread:
-    _live.update(requests)
+def busy_workers() -> int:
+    """Worker threads running a job now (tests check that abandoned turns leave none)."""
+    with _pool_lock:
+        return len(_busy)
 
-    def body() -> None:
+
+def spawn(target: Callable[..., Any], *args: Any, requests: list[GenRequest] = ()) -> None:
+    """Run ``target(*args)`` on an idle worker thread, or on a new one if none is idle."""
+    global _idle_count
+    _live.update(requests)
+    with _pool_lock:
+        start = _idle_count == 0
+        if not start:
+            _idle_count -= 1
+    _idle.put((target, args))
+    if start:
+        thread = threading.Thread(target=_worker, daemon=True, name=WORKER_NAME)
+        with _pool_lock:
+            _workers.add(thread)
+        thread.start()
+
+
+def _worker() -> None:
+    global _idle_count
+    me = threading.current_thread()
+    while True:
+        target, args = _idle.get()
+        with _pool_lock:
+            _busy.add(me)
         try:
             target(*args)
+        except BaseException:       # the job reports its own errors (run_batch never raises)
+            pass
         finally:
-            _workers.discard(threading.current_thread())
-
-    thread = threading.Thread(target=body, daemon=True, name=name)
-    _workers.add(thread)
-    thread.start()
-    return thread
+            with _pool_lock:
+                _busy.discard(me)
+                _idle_count += 1
 
 
 @atexit.register
 def _stop_workers() -> None:
     # A daemon thread still inside generate() when the interpreter tears down aborts the
-    # process ("terminate called without an active exception"): stop them and wait.
+    # process ("terminate called without an active exception"): stop them and wait for
+    # the busy ones (idle ones wait on the queue and hold no torch state in flight).
     for request in list(_live):
         request.stop_event.set()
-    for thread in list(_workers):
-        thread.join(timeout=10)
+    for _ in range(1000):
+        with _pool_lock:
+            if not _busy:
+                return
+        threading.Event().wait(0.01)

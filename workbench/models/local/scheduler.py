@@ -30,7 +30,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from workbench.models.local.hf_generate import GenRequest, run_batch, spawn, track
+from workbench.models.local.hf_generate import GenRequest, plan_engine, run_batch, spawn, track, warn_slow_path
 
 
 class Permit:
@@ -76,8 +76,11 @@ class InferenceScheduler:
         self._pools: dict[Any, list[Any]] = {}
         self._resetters: dict[Any, Callable[[Any], None]] = {}
         self._batchers: dict[int, _HFBatcher] = {}
-        self.batches_run = 0          # how many generate calls the batchers made (for tests/benchmarks)
+        self.batches_run = 0          # how many batches (of one row or more) ran (for tests/benchmarks)
         self.max_batch_seen = 0
+        self._engines: dict[str, int] = {}
+        self._rows_alone: dict[str, int] = {}
+        self._contexts_dropped = 0
 
     def __repr__(self) -> str:
         return f"<InferenceScheduler max_concurrent={self.max_concurrent} active={self.active_count}>"
@@ -86,6 +89,21 @@ class InferenceScheduler:
     def active_count(self) -> int:
         with self._cond:
             return self._active
+
+    def stats(self) -> dict[str, Any]:
+        """What ran through this scheduler, and on which engine.
+
+        ``engines``: batches per engine ("greedy-loop": our decode loop, "generate": one
+        transformers ``generate`` call); ``rows_alone``: requests that could not join a batch,
+        by reason; ``contexts_dropped``: llama.cpp contexts that failed their reset and were
+        not reused; ``pooled_contexts``: contexts waiting in the pools.
+        """
+        with self._cond:
+            return {"max_concurrent": self.max_concurrent, "active": self._active,
+                    "batches_run": self.batches_run, "max_batch_seen": self.max_batch_seen,
+                    "engines": dict(self._engines), "rows_alone": dict(self._rows_alone),
+                    "contexts_dropped": self._contexts_dropped,
+                    "pooled_contexts": sum(len(p) for p in self._pools.values())}
 
     # -- slots -------------------------------------------------------------------------------
     def acquire(self, *, timeout: float | None = None, pool_key: Any = None,
@@ -141,8 +159,11 @@ class InferenceScheduler:
                     reset(context)      # a leased KV cache never leaks into the next lease
                 with self._cond:
                     self._pools.setdefault(pool_key, []).append(context)
-            except Exception:
-                pass                    # a context that cannot be reset is dropped, not reused
+            except Exception as exc:    # a context that cannot be reset is dropped, not reused
+                with self._cond:
+                    self._contexts_dropped += 1
+                warn_slow_path(context, f"a pooled llama.cpp context failed its reset ({exc}) and "
+                                        f"was dropped: the next lease builds a new one")
         with self._cond:
             self._active -= slots
             self._cond.notify_all()
@@ -161,6 +182,13 @@ class InferenceScheduler:
     def submit_hf(self, weights: Any, request: GenRequest) -> None:
         """Queue a request; it runs in the next batch for these weights."""
         if not self.batching or request.batch_key() is None:
+            reason = "batching=False" if not self.batching else (
+                "it has images" if request.extra_inputs else "it is seeded")
+            with self._cond:
+                self._rows_alone[reason] = self._rows_alone.get(reason, 0) + 1
+            if self.batching and self.max_concurrent > 1:
+                warn_slow_path(weights.model, f"a request runs alone, not batched, because {reason} "
+                                              f"(each seeded or image request holds a slot by itself)")
             spawn(self._run_alone, weights, request, requests=[request])
             return
         with self._cond:
@@ -177,13 +205,14 @@ class InferenceScheduler:
             request.fail(exc)
             return
         with permit:
-            self._count_batch(1)
+            self._count_batch(1, plan_engine(weights, request))
             run_batch(weights, [request])
 
-    def _count_batch(self, size: int) -> None:
+    def _count_batch(self, size: int, engine: str) -> None:
         with self._cond:
             self.batches_run += 1
             self.max_batch_seen = max(self.max_batch_seen, size)
+            self._engines[engine] = self._engines.get(engine, 0) + 1
 
     def _forget_batcher(self, batcher: "_HFBatcher") -> None:
         with self._cond:
@@ -197,17 +226,18 @@ class _HFBatcher:
     def __init__(self, scheduler: InferenceScheduler, weights: Any):
         self.scheduler = scheduler
         self.weights = weights
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._pending: list[GenRequest] = []
         self._running = False
 
     def submit(self, request: GenRequest) -> None:
         with self._lock:
             self._pending.append(request)
+            self._lock.notify()               # a full batch ends the window at once
             if self._running:
                 return
             self._running = True
-        spawn(self._work, name="workbench-hf-batcher")
+        spawn(self._work)
 
     def _work(self) -> None:
         s = self.scheduler
@@ -219,12 +249,9 @@ class _HFBatcher:
                     return
             # Give requests that arrive together a moment to join (the window ends early when full).
             deadline = time.monotonic() + s.batch_window_s
-            while time.monotonic() < deadline:
-                with self._lock:
-                    if len(self._pending) >= s.max_concurrent:
-                        break
-                time.sleep(0.002)
             with self._lock:
+                self._lock.wait_for(lambda: len(self._pending) >= s.max_concurrent
+                                    or time.monotonic() >= deadline, timeout=s.batch_window_s)
                 live = [r for r in self._pending if not r.stop_event.is_set()]
                 for r in self._pending:
                     if r.stop_event.is_set():
@@ -244,5 +271,5 @@ class _HFBatcher:
                     r.fail(exc)
                 continue
             with permit:
-                s._count_batch(len(batch))
+                s._count_batch(len(batch), plan_engine(self.weights, batch[0]))
                 run_batch(self.weights, batch)
