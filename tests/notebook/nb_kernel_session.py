@@ -17,8 +17,9 @@ class KernelSession:
         self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env)
         self.run(f"import sys; sys.path.insert(0, {str(REPO)!r})")
 
-    def run(self, code: str, timeout: float = 120) -> list[dict]:
-        """Execute ``code``; return its iopub messages (raises on an error reply)."""
+    def run(self, code: str, timeout: float = 120, *, fails: bool = False) -> list[dict]:
+        """Execute ``code``; return its iopub messages. Raises on an error reply, or with
+        ``fails=True`` when the cell did *not* end in error."""
         msg_id = self.kc.execute(code)
         messages = []
         while True:
@@ -31,7 +32,10 @@ class KernelSession:
         reply = self.kc.get_shell_msg(timeout=timeout)
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = self.kc.get_shell_msg(timeout=timeout)
-        if reply["content"]["status"] != "ok":
+        if fails:
+            if reply["content"]["status"] != "error":
+                raise AssertionError("the cell was expected to fail but succeeded:\n" + stream_text(messages))
+        elif reply["content"]["status"] != "ok":
             raise AssertionError(f"cell failed: {reply['content'].get('ename')}: {reply['content'].get('evalue')}\n"
                                  + stream_text(messages))
         return messages
@@ -44,6 +48,14 @@ class KernelSession:
 def stream_text(messages: list[dict], name: str | None = None) -> str:
     return "".join(m["content"]["text"] for m in messages
                    if m["msg_type"] == "stream" and (name is None or m["content"]["name"] == name))
+
+
+def error_text(messages: list[dict]) -> str:
+    """What the notebook shows for the cell's error (its rendered traceback lines, no ANSI)."""
+    import re
+
+    lines = [line for m in messages if m["msg_type"] == "error" for line in m["content"]["traceback"]]
+    return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(lines))
 
 
 def custom_messages(messages: list[dict], comm_id: str) -> list[dict]:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from nb_kernel_session import KernelSession, custom_messages, stream_text
+from nb_kernel_session import KernelSession, custom_messages, error_text, stream_text
 
 WORDS = 4000
 TEXT = " ".join(f"w{i}" for i in range(WORDS))
@@ -65,11 +65,13 @@ def test_a_4000_token_stream_is_coalesced_complete_and_final(kernel):
     assert final["lanes"][0]["thinking"] == "Counting words."
     assert final["footer"]["model"] and final["footer"]["output_tokens"] > 0
 
-    # one output: the widget view plus static fallbacks, with metadata
+    # one final output, static (no widget view: a saved notebook shows it without its
+    # kernel), with metadata; the widget itself is closed
     updates = [m for m in messages if m["msg_type"] == "update_display_data"]
     assert len(updates) == 1
     data, meta = updates[0]["content"]["data"], updates[0]["content"]["metadata"]["workbench"]
-    assert {"application/vnd.jupyter.widget-view+json", "text/html", "text/markdown", "text/plain"} <= set(data)
+    assert set(data) == {"text/html", "text/markdown", "text/plain"}
+    assert any(m["msg_type"] == "comm_close" and m["content"]["comm_id"] == comm_id for m in messages)
     assert "<details" in data["text/html"] and TEXT[-20:] in data["text/markdown"]
     assert meta["model"] and meta["parameters"] == {"thinking": True} and meta["usage"]["output_tokens"] > 0
     assert meta["elapsed_s"] > 0 and meta["status"] == "done"
@@ -77,9 +79,12 @@ def test_a_4000_token_stream_is_coalesced_complete_and_final(kernel):
 
 
 def test_resync_request_gets_the_full_state(kernel):
-    messages = kernel.run("%%aimu {M} --new\nAgain.")
+    # a live view (wb.show closes it at the end of a run): the browser side of a gap asks
+    # for the full state over the widget's comm
+    messages = kernel.run("from workbench.notebook.stream_view import StreamView\n"
+                          "from workbench.models.chunks import Phase, StreamChunk\n"
+                          "live = StreamView('m')\ndisplay(live)\nlive.feed(StreamChunk(Phase.TEXT, TEXT))")
     comm_id = widget_comm(messages)
-    # the browser side of a gap: ask for the full state over the widget's comm
     msg = kernel.kc.session.msg("comm_msg", {"comm_id": comm_id,
                                              "data": {"method": "custom", "content": {"type": "resync", "have": 0}}})
     kernel.kc.shell_channel.send(msg)
@@ -91,19 +96,25 @@ def test_resync_request_gets_the_full_state(kernel):
             if "full" in content:
                 full = content
     assert full["full"]["lanes"][0]["text"] == TEXT and full["seq"] >= 1
+    kernel.run("live.close()")
 
 
-def test_kernel_interrupt_keeps_partial_answer_and_offers_resume(kernel):
+def test_kernel_interrupt_fails_the_cell_keeps_partial_answer_and_shows_resume(kernel):
     import threading
 
     kernel.run("server.add(Reply(text='slow ' * 400, chunk_delay=0.01))")
     timer = threading.Timer(1.0, kernel.km.interrupt_kernel)
     timer.start()
-    messages = kernel.run("%%aimu {M} -o partial\nTalk slowly.")
+    messages = kernel.run("%%aimu {M} -o partial\nTalk slowly.", fails=True)
     timer.join()
-    err = stream_text(messages, "stderr")
-    assert "interrupted" in err and "Traceback" not in err
+    shown = error_text(messages)
+    assert "interrupted" in shown and "Traceback" not in shown and "File " not in shown
+    assert "the code that resumes the run is in the output above" in shown and len(shown.splitlines()) <= 3
+    final = [m for m in messages if m["msg_type"] == "update_display_data"][-1]["content"]["data"]
+    assert "--restore .workbench/checkpoints/" in final["text/plain"]
+    assert "Continue where you left off." in final["text/plain"] and "wb-resume-code" in final["text/html"]
     check = kernel.run("c = get_ipython()._workbench_session.client(M)\n"
+                       "partial = get_ipython()._workbench_session.last\n"
                        "print(partial.status, len(partial) > 0, c.messages[-1])")
     out = stream_text(check)
     assert out.startswith("interrupted True {'role': 'user', 'content': 'Talk slowly.'}")

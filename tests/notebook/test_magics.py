@@ -8,7 +8,15 @@ from workbench.testing import Reply, ToolCall
 
 
 def run_cell(shell, line, cell):
-    shell.run_cell_magic("aimu", line, cell)
+    """Run a %%aimu cell as the notebook does; returns IPython's ExecutionResult."""
+    return shell.run_cell(f"%%aimu {line}\n{cell}")
+
+
+def failed_short(result, out: str) -> None:
+    """The cell ended in error, shown in a few lines (no traceback wall)."""
+    assert not result.success and result.error_in_exec is not None
+    assert "Traceback" not in out and "File \"" not in out
+    assert "aimu:" in out
 
 
 def sent_messages(server):
@@ -69,6 +77,31 @@ def test_format_code_fills_the_next_cell_and_json_parses(shell, fake_openai, mod
     assert shell.user_ns["nbtest_data"] == {"a": [1, 2]}
 
 
+def test_format_code_puts_prose_in_a_message_and_a_rerun_adds_no_second_cell(shell, fake_openai, model, capsys):
+    from workbench.notebook.magics import code_of
+
+    assert code_of("x = 1\nprint(x)") == "x = 1\nprint(x)"          # an answer that parses as code
+    assert code_of("Paris") is None and code_of("The capital is Paris.") is None
+    fake_openai.add(Reply(text="The capital of France is Paris."))
+    run_cell(shell, model + " --format code", "Capital?")
+    assert shell.rl_next_input is None
+    assert "no code block" in capsys.readouterr().out
+    fake_openai.add(Reply(text="```python\nx = 2\n```"), Reply(text="```python\nx = 2\n```"))
+    run_cell(shell, model + " --format code", "Code")
+    assert shell.rl_next_input == "x = 2"
+    shell.rl_next_input = None
+    run_cell(shell, model + " --format code", "Code")             # the same cell, run again
+    assert shell.rl_next_input is None
+    assert "already in the cell below" in capsys.readouterr().out
+
+
+def test_o_stores_the_answer_text_with_its_details(shell, fake_openai, model):
+    fake_openai.add(Reply(text="Plain answer.", thinking="hm"))
+    run_cell(shell, model + " -o nbtest_text", "Hi")
+    answer = shell.user_ns["nbtest_text"]
+    assert repr(answer) == repr("Plain answer.") and answer.thinking == "hm" and answer.status == "done"
+
+
 def test_tools_by_name_from_the_namespace(shell, fake_openai, model, capsys):
     import workbench as wb
 
@@ -88,35 +121,43 @@ def test_tools_by_name_from_the_namespace(shell, fake_openai, model, capsys):
     out = capsys.readouterr().out
     assert "nbtest_weather" in out and "sunny in Paris" in out and "It is sunny." in out
     assert fake_openai.last_request.json["tools"][0]["function"]["name"] == "nbtest_weather"
-    run_cell(shell, model + " --tools no_such_fn", "x")
-    assert "no function named 'no_such_fn'" in capsys.readouterr().err
+    result = run_cell(shell, model + " --tools no_such_fn", "x")
+    out = capsys.readouterr().out
+    failed_short(result, out)
+    assert "no function named 'no_such_fn'" in out
 
 
-def test_unknown_model_prints_one_line_that_says_how_to_list_models(shell, capsys):
-    run_cell(shell, "nosuchprovider:model", "Hi")
-    run_cell(shell, "not-a-model-string", "Hi")
-    err = capsys.readouterr().err
-    assert err.count("%aimu models") == 2
-    assert "Traceback" not in err
+def test_unknown_model_fails_the_cell_with_a_line_that_says_how_to_list_models(shell, capsys):
+    import workbench as wb
+
+    first = run_cell(shell, "nosuchprovider:model", "Hi")
+    second = run_cell(shell, "not-a-model-string", "Hi")
+    out = capsys.readouterr().out
+    failed_short(first, out)
+    failed_short(second, out)
+    assert isinstance(first.error_in_exec, wb.errors.WorkbenchError)    # the type is kept
+    assert out.count("%aimu models") == 2
 
 
-def test_missing_api_key_names_the_variable(shell, capsys, monkeypatch):
+def test_missing_api_key_fails_the_cell_and_names_the_variable(shell, capsys, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    run_cell(shell, "openai:gpt-4.1", "Hi")
-    err = capsys.readouterr().err
-    assert "OPENAI_API_KEY" in err and "Traceback" not in err
+    result = run_cell(shell, "openai:gpt-4.1", "Hi")
+    out = capsys.readouterr().out
+    failed_short(result, out)
+    assert "OPENAI_API_KEY" in out
 
 
-def test_connection_refused_is_one_short_message(shell, capsys):
+def test_connection_refused_fails_the_cell_with_one_short_message(shell, capsys):
     import socket
 
     with socket.socket() as s:          # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    run_cell(shell, f"openai-compat:m@http://127.0.0.1:{port}/v1", "Hi")
-    err = capsys.readouterr().err
-    assert "aimu:" in err and "127.0.0.1" in err and "Traceback" not in err
-    assert len(err.strip().splitlines()) <= 3
+    result = run_cell(shell, f"openai-compat:m@http://127.0.0.1:{port}/v1", "Hi")
+    out = capsys.readouterr().out
+    failed_short(result, out)
+    error_lines = [line for line in out.splitlines() if "aimu:" in line]
+    assert error_lines and "127.0.0.1" in out and len(error_lines) <= 3
 
 
 def test_interrupt_keeps_the_partial_answer_and_history_consistent(shell, fake_openai, model, capsys):
@@ -126,12 +167,15 @@ def test_interrupt_keeps_the_partial_answer_and_history_consistent(shell, fake_o
     fake_openai.add(Reply(text="word " * 200, chunk_delay=0.01))
     timer = threading.Timer(0.4, _thread.interrupt_main)
     timer.start()
-    run_cell(shell, model + " -o nbtest_partial", "Talk a lot")
+    result = run_cell(shell, model + " -o nbtest_partial", "Talk a lot")
     timer.join()
-    captured = capsys.readouterr()
-    partial = shell.user_ns["nbtest_partial"]
+    out = capsys.readouterr().out
+    failed_short(result, out)
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)      # the interrupt propagates
+    assert "interrupted" in out
+    partial = shell._workbench_session.last       # the cell failed, so -o was not assigned
     assert partial.status == "interrupted" and partial.startswith("word word")
-    assert "interrupted" in captured.err and "Traceback" not in captured.err
+    assert "nbtest_partial" not in shell.user_ns
     client = shell._workbench_session.client(model)
     assert client.messages[-1] == {"role": "user", "content": "Talk a lot"}
 
@@ -149,11 +193,38 @@ def test_line_commands(shell, fake_openai, model, capsys):
     shell.run_line_magic("aimu", "history")
     assert "no conversation yet" in capsys.readouterr().out
     shell.run_line_magic("aimu", "clear all")
-    shell.run_line_magic("aimu", "clear nothing")
-    shell.run_line_magic("aimu", "frobnicate")
-    captured = capsys.readouterr()
-    assert "cleared all: freed" in captured.out
-    assert "clear what?" in captured.err and "unknown command 'frobnicate'" in captured.err
+    assert "cleared all: freed" in capsys.readouterr().out
+    for bad, message in (("clear nothing", "clear what?"), ("frobnicate", "unknown command 'frobnicate'")):
+        result = shell.run_cell(f"%aimu {bad}")
+        out = capsys.readouterr().out
+        failed_short(result, out)
+        assert message in out
+
+
+def test_history_of_another_model_and_reload_after_a_clear(shell, fake_openai, model, capsys):
+    import workbench as wb
+
+    run_cell(shell, model, "Remember me")
+    shell.run_line_magic("aimu", "model hf:workbench-tiny")
+    shell.run_line_magic("aimu", "history " + model)           # not the session model's
+    assert "[user] Remember me" in capsys.readouterr().out
+    shell.run_line_magic("aimu", "history")
+    assert "conversations in this session:" in capsys.readouterr().out
+    result = shell.run_cell("%aimu reload " + model)
+    out = capsys.readouterr().out
+    failed_short(result, out)
+    assert "no local weights" in out
+
+    run_cell(shell, "hf:workbench-tiny", "Hello")
+    wb.clear_hf_cache()
+    result = run_cell(shell, "hf:workbench-tiny", "Hello")        # reloads instead of failing
+    out = capsys.readouterr().out
+    assert result.success, out
+    assert "were cleared; reloaded" in out
+    assert [m["role"] for m in shell._workbench_session.client("hf:workbench-tiny").messages] == \
+        ["user", "assistant", "user", "assistant"]
+    shell.run_line_magic("aimu", "reload")
+    assert "reloaded the weights of hf:workbench-tiny" in capsys.readouterr().out
 
 
 def test_default_session_model_comes_from_the_environment(monkeypatch):
@@ -177,8 +248,9 @@ def test_a_rejected_api_key_is_never_printed(shell, fake_openai, capsys, monkeyp
     monkeypatch.setenv("OPENAI_API_KEY", "sk-nbtest-very-secret-key")
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     fake_openai.add(Reply(status=401, error="Incorrect API key provided: sk-nbtest-very-secret-key"))
-    run_cell(shell, "openai:gpt-4.1 -o nbtest_r", "Hi")
+    result = run_cell(shell, "openai:gpt-4.1 -o nbtest_r", "Hi")
     captured = capsys.readouterr()
-    assert "aimu:" in captured.err
+    failed_short(result, captured.out)
     assert "very-secret" not in captured.err + captured.out
-    assert "very-secret" not in json.dumps(shell.user_ns["nbtest_r"].metadata)
+    assert "very-secret" not in json.dumps(shell._workbench_session.last.metadata)
+    assert "very-secret" not in str(result.error_in_exec)

@@ -93,6 +93,7 @@ def test_server_runs_as_its_own_process():
                             stdout=subprocess.PIPE, text=True)
     try:
         url = proc.stdout.readline().strip()
+        assert proc.stdout.readline().startswith(f'Use it with: wb.client("openai-compat:any-model@{url}")')
         assert wb.client(f"openai-compat:m@{url}").chat("hi") == "from a process"
     finally:
         proc.terminate()

@@ -19,16 +19,53 @@ from typing import Any
 
 CHECKPOINT_DIR = Path(".workbench") / "checkpoints"
 CONTINUE_PROMPT = "Continue where you left off."
+KEEP_PER_LABEL = 5          # older checkpoints of the same model or runner are pruned
+_NAME = re.compile(r"^(?P<label>.+)-\d{8}-\d{6}-[0-9a-f]{6}\.json$")
 
 
 def checkpoint_dir() -> Path:
     return Path(os.getcwd()) / CHECKPOINT_DIR
 
 
-def new_checkpoint_path(label: str) -> Path:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-")[:48] or "run"
+def slug(label: str) -> str:
+    """A file-name-safe label without URLs or hosts (``openai-compat:m@http://h:1/v1`` -> ``openai-compat-m``)."""
+    label = re.split(r"@|://", label, maxsplit=1)[0]
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.")[:48] or "run"
+
+
+def new_checkpoint_path(label: str, *, keep: int = KEEP_PER_LABEL) -> Path:
+    """A fresh checkpoint file name for ``label``; prunes that label's older files to the
+    newest ``keep - 1`` (so with the new one there are at most ``keep``)."""
+    name = slug(label)
+    clean_checkpoints(keep_per_label=max(keep - 1, 0), only=name)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return checkpoint_dir() / f"{slug}-{stamp}-{uuid.uuid4().hex[:6]}.json"
+    return checkpoint_dir() / f"{name}-{stamp}-{uuid.uuid4().hex[:6]}.json"
+
+
+def clean_checkpoints(*, keep_per_label: int = 1, keep: set[Path] | None = None, only: str | None = None,
+                      root: Path | None = None) -> list[Path]:
+    """Delete all but the newest ``keep_per_label`` checkpoints of each label (``only``: of
+    one label); paths in ``keep`` stay. Returns the deleted paths."""
+    root = root or checkpoint_dir()
+    if not root.is_dir():
+        return []
+    groups: dict[str, list[Path]] = {}
+    for path in root.glob("*.json"):
+        match = _NAME.match(path.name)
+        if match and (only is None or match["label"] == only):
+            groups.setdefault(match["label"], []).append(path)
+    removed = []
+    for paths in groups.values():
+        paths.sort(key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+        for path in paths[keep_per_label:]:
+            if keep and path.resolve() in keep:
+                continue
+            try:
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                pass
+    return removed
 
 
 def display_path(path: Path) -> str:
@@ -91,19 +128,6 @@ def resume_code_for_magic(model: str, path: Path) -> str:
     return f"%%aimu {model} --restore {display_path(path)}\n{CONTINUE_PROMPT}"
 
 
-def offer_next_cell(code: str) -> bool:
-    """Pre-fill the next cell (Jupyter) with ``code``; False where there is no shell."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    if shell is None:
-        return False
-    shell.set_next_input(code, replace=False)
-    return True
-
-
 def list_checkpoints(root: Path | None = None) -> list[dict[str, Any]]:
     """Checkpoints under ``.workbench/checkpoints/``, newest first."""
     root = root or checkpoint_dir()
@@ -122,3 +146,22 @@ def list_checkpoints(root: Path | None = None) -> list[dict[str, Any]]:
             info["type"] = "unreadable"
         rows.append(info)
     return rows
+
+
+# The resume code of the latest failed or interrupted run in this kernel, for %aimu resume
+# (a failed cell cannot pre-fill the next one: JupyterLab drops set_next_input on error).
+_RESUME: dict[str, Any] = {"code": None, "offered": False}
+
+
+def remember_resume(code: str) -> None:
+    if code != _RESUME["code"]:
+        _RESUME.update(code=code, offered=False)
+
+
+def pending_resume() -> tuple[str | None, bool]:
+    """(the latest resume code, whether %aimu resume already put it into a cell)."""
+    return _RESUME["code"], _RESUME["offered"]
+
+
+def mark_resume_offered() -> None:
+    _RESUME["offered"] = True

@@ -20,7 +20,22 @@ class NotebookSession:
         self.model: str = default_model()
         self.clients: dict[str, Any] = {}
         self.checkpoints: dict[str, Path] = {}
+        self.inserted: dict[str, str] = {}    # cell -> the code --format code put below it
         self.last = None
+
+    @staticmethod
+    def cell_key(shell) -> str:
+        """Which cell is running: JupyterLab's cell id when the request carries one, else
+        the cell's source (a re-run of the same cell gives the same key either way)."""
+        try:
+            parent = shell.kernel.get_parent() if getattr(shell, "kernel", None) is not None else {}
+        except Exception:
+            parent = {}
+        cell_id = ((parent or {}).get("metadata") or {}).get("cellId")
+        if cell_id:
+            return f"cell:{cell_id}"
+        history = getattr(shell, "user_ns", {}).get("In") or [""]
+        return "source:" + str(history[-1])
 
     @staticmethod
     def key(model: str) -> str:
@@ -40,6 +55,12 @@ class NotebookSession:
         if existing is None:
             existing = make_client(model, system=system)
             self.clients[key] = existing
+        entry = getattr(existing, "cache_entry", None)
+        if entry is not None and entry.cleared:
+            # The user freed the memory (%aimu clear, the gauge's button); the next turn on
+            # this model loads the weights again instead of failing until a kernel restart.
+            existing.reload()
+            print(f"aimu: the weights of {model} were cleared; reloaded them (the conversation is kept).")
         elif new:
             existing.reset(system if system is not None else "__keep__")
             self.checkpoints.pop(key, None)

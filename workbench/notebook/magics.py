@@ -14,17 +14,28 @@ Running a cell twice sends its prompt twice (a second turn): use ``--new`` (or
 identifier that exists there is replaced; every other brace (code, JSON, ``{{x}}``, an
 undefined name) passes through untouched. Without ``--vars`` the cell is sent verbatim.
 
-Line commands: ``%aimu model [NAME]``, ``models``, ``history``, ``reset``, ``cache``,
-``clear hf|llamacpp|all``, ``checkpoints``, ``help``.
+A cell whose model call fails (a missing key, an unknown provider, a refused connection,
+Kernel > Interrupt) ends in error with a few lines instead of a traceback, so "Run All"
+stops and ``nbconvert --execute`` fails; its output shows the code that resumes the
+conversation, and ``%aimu resume`` puts that code into the next cell.
+
+``--format code`` puts the answer's fenced code (or an answer that parses as Python) into
+the next cell, once: re-running the cell with the same code inserts nothing new; prose
+gets a message, not a cell. ``-o VAR`` stores the answer text (a ``str`` that also carries
+``thinking``, ``usage`` and ``status``).
+
+Line commands: ``%aimu model [NAME]``, ``models``, ``history [MODEL]``, ``reset``,
+``reload [MODEL]``, ``resume``, ``cache``, ``clear hf|llamacpp|all``,
+``checkpoints [--clean]``, ``help``.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import shlex
-import sys
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -36,11 +47,13 @@ CODE_FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.S)
 LINE_HELP = """%aimu line commands:
   %aimu model [NAME]        show or set the session model (e.g. hf:workbench-tiny)
   %aimu models              list catalog models and providers
-  %aimu history             the session model's conversation
+  %aimu history [MODEL]     a conversation of this session (default: the session model's)
   %aimu reset               forget the session model's conversation
+  %aimu reload [MODEL]      load a model's weights again after a clear
+  %aimu resume              put the last failed run's resume code into the next cell
   %aimu cache               the memory gauge of loaded weights
   %aimu clear hf|llamacpp|all   free cached weights
-  %aimu checkpoints         saved checkpoints in .workbench/checkpoints/
+  %aimu checkpoints [--clean]   saved checkpoints (--clean keeps the newest per model)
   %aimu help                this help
 %%aimu [MODEL] [--system S] [--thinking|--no-thinking] [--format markdown|code|json|text]
        [--tools a,b] [-o VAR] [--new] [--vars] [--max-tokens N] [--temperature T] [--restore PATH]
@@ -88,30 +101,30 @@ def extract_code(text: str) -> str:
     return "\n\n".join(blocks) if blocks else text.strip()
 
 
+def code_of(text: str) -> str | None:
+    """What ``--format code`` may put into a cell: fenced code, or an answer that parses as
+    Python (one bare word does not count: it is prose); None for prose."""
+    blocks = [b.rstrip("\n") for b in CODE_FENCE.findall(text)]
+    if blocks:
+        return "\n\n".join(blocks)
+    body = text.strip()
+    if not body:
+        return None
+    try:
+        tree = ast.parse(body)
+    except SyntaxError:
+        return None
+    trivial = len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr) and isinstance(
+        tree.body[0].value, (ast.Name, ast.Constant))
+    return None if trivial else body
+
+
 def parse_json(text: str) -> Any:
     body = extract_code(text)
     try:
         return json.loads(body)
     except ValueError as exc:
         raise UsageError(f"--format json: the answer is not valid JSON ({exc}); the text is kept as is.") from None
-
-
-def short_error(exc: BaseException) -> str:
-    """One or two lines for a failure in a magic (no traceback wall)."""
-    from workbench import errors
-
-    message = str(exc) or type(exc).__name__
-    if isinstance(exc, (errors.ModelStringError, errors.UnknownProviderError)):
-        return f"{message}\nList valid models with: %aimu models"
-    if isinstance(exc, errors.ModelNotFoundError):
-        return f"Unknown model: {message}\nList catalog models with: %aimu models"
-    if isinstance(exc, errors.WorkbenchError):
-        return message
-    return f"{type(exc).__name__}: {message}"
-
-
-def report(message: str) -> None:
-    print(f"aimu: {message}", file=sys.stderr)
 
 
 @magics_class
@@ -122,17 +135,17 @@ class AimuMagics(Magics):
 
     @line_cell_magic
     def aimu(self, line: str, cell: str | None = None):
+        from workbench.notebook import failures
+
+        # A failure fails the cell (Run All stops, nbconvert --execute exits non-zero), shown
+        # in a few lines: the exception keeps its type, an interrupt stays KeyboardInterrupt.
         try:
             if cell is None:
                 return self._line(line)
             return self._cell(line, cell)
-        except UsageError as exc:
-            report(str(exc))
-        except KeyboardInterrupt:
-            report("interrupted.")
-        except Exception as exc:
-            report(short_error(exc))
-        return None
+        except (KeyboardInterrupt, Exception) as exc:
+            failures.shorten(exc, str(exc) if isinstance(exc, UsageError) else failures.describe(exc))
+            raise
 
     # -- %%aimu -------------------------------------------------------------------------------
     def _cell(self, line: str, cell: str) -> None:
@@ -156,26 +169,38 @@ class AimuMagics(Magics):
         path = self.session.checkpoint_path(model)
         try:
             stream = client.chat(prompt, generate_kwargs=options, stream=True)
-            result = show(stream, model=client.model_string, runner=client, raise_errors=False,
+            result = show(stream, model=client.model_string, runner=client,
                           checkpoint_path=path, resume_code=cells.resume_code_for_magic(model, path),
                           metadata={"parameters": options, "format": args.format,
                                     "tools": [getattr(t, "__name__", str(t)) for t in (tools or [])]},
                           render=args.format)
+        except (KeyboardInterrupt, Exception) as exc:
+            self.session.last = getattr(exc, "shown", None)
+            raise
         finally:
             client.tools = saved_tools
         self.session.last = result
-        if result.status == "error":
-            report(result.error + ("\nList valid models with: %aimu models" if "NotFound" in result.error else ""))
-        elif result.status == "interrupted":
-            report("interrupted; the partial answer is kept above" +
-                   (" and the next cell resumes the conversation." if result.checkpoint else "."))
-        value: Any = result
-        if args.format == "code" and result.status == "done":
-            self.shell.set_next_input(extract_code(result), replace=False)
-        elif args.format == "json" and result.status == "done":
+        value: Any = result.answer()
+        if args.format == "code":
+            self._offer_code(result)
+        elif args.format == "json":
             value = parse_json(result)
         if args.output:
             self.shell.user_ns[args.output] = value
+
+    def _offer_code(self, answer: str) -> None:
+        """Put the answer's code into the next cell, once per cell and code (see module doc)."""
+        code = code_of(answer)
+        if code is None:
+            print("aimu: --format code: the answer has no code block and is not Python, so no cell "
+                  "was added (ask for a fenced code block).")
+            return
+        key = self.session.cell_key(self.shell)
+        if self.session.inserted.get(key) == code:
+            print("aimu: the same code is already in the cell below (not added again).")
+            return
+        self.session.inserted[key] = code
+        self.shell.set_next_input(code, replace=False)
 
     def _tools(self, names: str | None) -> list | None:
         if not names:
@@ -195,8 +220,8 @@ class AimuMagics(Magics):
         command, rest = (words[0].lower(), words[1:]) if words else ("help", [])
         handler = getattr(self, f"_cmd_{command}", None)
         if handler is None:
-            raise UsageError(f"unknown command {command!r}; commands: model, models, history, reset, cache, "
-                             "clear, checkpoints, help")
+            raise UsageError(f"unknown command {command!r}; commands: model, models, history, reset, reload, "
+                             "resume, cache, clear, checkpoints, help")
         handler(rest)
 
     def _cmd_help(self, _rest) -> None:
@@ -223,10 +248,13 @@ class AimuMagics(Magics):
         print("providers: " + ", ".join(sorted(PROVIDERS)))
         print("Any model id works as 'provider:model_id' (unlisted ids get conservative flags).")
 
-    def _cmd_history(self, _rest) -> None:
-        client = self.session.clients.get(self.session.key(self.session.model))
+    def _cmd_history(self, rest) -> None:
+        model = rest[0] if rest else self.session.model
+        client = self.session.clients.get(self.session.key(model))
         if client is None or not client.messages:
-            print(f"no conversation yet with {self.session.model}")
+            others = [key for key, c in self.session.clients.items() if c.messages]
+            print(f"no conversation yet with {model}" +
+                  (f"; conversations in this session: {', '.join(others)}" if others else ""))
             return
         for message in client.messages:
             content = message.get("content")
@@ -239,6 +267,29 @@ class AimuMagics(Magics):
         if client is not None:
             client.reset()
         print(f"conversation with {self.session.model} reset")
+
+    def _cmd_reload(self, rest) -> None:
+        model = rest[0] if rest else self.session.model
+        client = self.session.clients.get(self.session.key(model))
+        if client is None:
+            raise UsageError(f"no client for {model} in this session yet; run a %%aimu cell with it first")
+        if not callable(getattr(client, "reload", None)):
+            raise UsageError(f"{model} has no local weights to reload (only hf: and llamacpp: models do)")
+        client.reload()
+        print(f"reloaded the weights of {model}; the conversation is kept")
+
+    def _cmd_resume(self, _rest) -> None:
+        from workbench.notebook import checkpoint_cells as cells
+
+        code, offered = cells.pending_resume()
+        if code is None:
+            print("nothing to resume: no run failed or was interrupted in this kernel")
+        elif offered:
+            print("the resume code is already in a cell (added by an earlier %aimu resume):\n\n" + code)
+        else:
+            cells.mark_resume_offered()
+            self.shell.set_next_input(code, replace=False)
+            print("the next cell holds the resume code; run it to continue")
 
     def _cmd_cache(self, _rest) -> None:
         from workbench.notebook.show import show_cache
@@ -260,9 +311,16 @@ class AimuMagics(Magics):
 
         print(f"cleared {what}: freed {human_bytes(freed)}")
 
-    def _cmd_checkpoints(self, _rest) -> None:
-        from workbench.notebook.checkpoint_cells import list_checkpoints
+    def _cmd_checkpoints(self, rest) -> None:
+        from workbench.notebook.checkpoint_cells import clean_checkpoints, list_checkpoints
 
+        if rest and rest[0] == "--clean":
+            keep = {p.resolve() for p in self.session.checkpoints.values()}
+            removed = clean_checkpoints(keep_per_label=1, keep=keep)
+            print(f"removed {len(removed)} checkpoint(s); kept the newest per model and this session's")
+            return
+        if rest:
+            raise UsageError("%aimu checkpoints [--clean]")
         rows = list_checkpoints()
         if not rows:
             print("no checkpoints in .workbench/checkpoints/")

@@ -14,6 +14,9 @@ import html
 import json
 from typing import Any
 
+RESUME_HINT = "Resume with this code (%aimu resume puts it in a cell):"
+LONG_ANSWER_CHARS = 4000    # beyond this the static answer scrolls in a box
+
 STYLE = ("font-family:system-ui,sans-serif;border:1px solid #d0d7de;border-radius:6px;"
          "padding:8px 12px;margin:4px 0")
 
@@ -57,6 +60,11 @@ def snapshot_plain(state: dict[str, Any]) -> str:
         if lane.get("text"):
             out.append(lane["text"])
     out.append("-- " + footer_text(state.get("footer") or {}))
+    checkpoint = state.get("checkpoint") or {}
+    if checkpoint.get("path"):
+        out.append(f"Saved checkpoint {checkpoint['path']}.")
+    if checkpoint.get("resume_code"):
+        out.append(RESUME_HINT + "\n" + checkpoint["resume_code"])
     return "\n".join(out)
 
 
@@ -76,6 +84,11 @@ def snapshot_markdown(state: dict[str, Any]) -> str:
         if lane.get("text"):
             out.append(lane["text"] + "\n")
     out.append("*" + footer_text(state.get("footer") or {}) + "*")
+    checkpoint = state.get("checkpoint") or {}
+    if checkpoint.get("path"):
+        out.append(f"\nSaved checkpoint `{checkpoint['path']}`.")
+    if checkpoint.get("resume_code"):
+        out.append(f"{RESUME_HINT}\n\n```\n{checkpoint['resume_code']}\n```")
     return "\n".join(out)
 
 
@@ -94,16 +107,30 @@ def snapshot_html(state: dict[str, Any]) -> str:
             out.append(f'<ol class="wb-tools">{items}</ol>')
         if lane.get("text"):
             out.append(answer_html(lane["text"]))
-    footer = esc(footer_text(state.get("footer") or {}))
-    out.append(f'<div class="wb-footer" style="color:#57606a;font-size:85%;margin-top:6px">{footer}</div></div>')
+    footer_state = state.get("footer") or {}
+    footer = esc(footer_text(footer_state))
+    failed = footer_state.get("status") in ("error", "interrupted")
+    colour = "color:#cf222e;font-weight:600" if failed else "color:#57606a;font-size:85%"
+    out.append(f'<div class="wb-footer" style="{colour};margin-top:6px">{footer}</div>')
+    checkpoint = state.get("checkpoint") or {}
+    if checkpoint.get("path"):
+        out.append(f'<div class="wb-checkpoint" style="margin-top:6px">Saved checkpoint '
+                   f'<code>{esc(checkpoint["path"])}</code>.')
+        if checkpoint.get("resume_code"):
+            out.append(f' {esc(RESUME_HINT)}<pre class="wb-resume-code" style="background:#f6f8fa;'
+                       f'padding:6px 8px;border-radius:4px;user-select:all">{esc(checkpoint["resume_code"])}</pre>')
+        out.append("</div>")
+    out.append("</div>")
     return "".join(out)
 
 
 def answer_html(text: str) -> str:
     render = _markdown_renderer()
+    # A long answer scrolls in its box instead of making the output page-tall.
+    box = "max-height:32em;overflow:auto;" if len(text) > LONG_ANSWER_CHARS else ""
     if render is None:
-        return f'<div class="wb-answer" style="white-space:pre-wrap">{html.escape(text)}</div>'
-    return f'<div class="wb-answer">{render(text)}</div>'
+        return f'<div class="wb-answer" style="{box}white-space:pre-wrap">{html.escape(text)}</div>'
+    return f'<div class="wb-answer" style="{box}">{render(text)}</div>'
 
 
 @functools.cache

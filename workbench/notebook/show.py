@@ -13,8 +13,9 @@ one short line, because the answer is already on screen above it.
 
 Runs that belong to a client or runner (found from the stream, or passed as ``runner=``)
 checkpoint after each model turn into ``.workbench/checkpoints/``; when the run fails or is
-interrupted the output says what was saved, the next cell is pre-filled with the code that
-restores and resumes it, and the error is raised again (``raise_errors=False`` returns
+interrupted the output shows what was saved and the exact code that restores and resumes
+it (``%aimu resume`` puts that code into a cell), and the error is raised again with a
+short rendering instead of a traceback, so the cell fails (``raise_errors=False`` returns
 the partial result instead).
 
 ``await ashow(stream)`` is the same for async streams (``workbench.aio``).
@@ -28,8 +29,11 @@ from typing import Any, Iterable
 from workbench.models.chunks import Phase, StreamChunk
 
 
-class ShowResult(str):
-    """The final answer text, with what else the run produced."""
+class Answer(str):
+    """An answer text that also carries the run's thinking, usage and status (``-o VAR``).
+
+    Its repr is the text's, like any ``str``.
+    """
 
     thinking: str
     usage: dict
@@ -39,8 +43,9 @@ class ShowResult(str):
     checkpoint: dict | None
     metadata: dict
     state: dict
+    displayed: bool      # shown in a notebook output (which keeps the resume code, if any)
 
-    def __new__(cls, text: str, **attrs: Any) -> "ShowResult":
+    def __new__(cls, text: str, **attrs: Any):
         self = super().__new__(cls, text)
         for key, value in attrs.items():
             setattr(self, key, value)
@@ -49,6 +54,16 @@ class ShowResult(str):
     @property
     def text(self) -> str:
         return str.__str__(self)
+
+    def answer(self) -> "Answer":
+        """The same text and attributes as a plain :class:`Answer` (repr shows the text)."""
+        return Answer(self.text, **vars(self))
+
+
+class ShowResult(Answer):
+    """What ``wb.show`` returns: an :class:`Answer` whose repr is one short line, because
+    the answer is already on screen above it (a cell ending in ``wb.show(...)`` would
+    otherwise print it twice)."""
 
     def _repr_pretty_(self, printer, cycle) -> None:  # IPython: no second copy of the answer
         printer.text(self._summary())
@@ -157,8 +172,10 @@ class ShowRun:
             if code is None:
                 var = cells.runner_variable(self.runner, _user_namespace()) or "runner"
                 code = cells.resume_code_for_runner(var, self.saver.path, is_client=_is_client(self.runner))
-            offered = cells.offer_next_cell(code)
-            note = {"path": cells.display_path(self.saver.path), "resume_code": code if offered else None}
+            # Shown in the output (a failed cell cannot pre-fill the next one in JupyterLab);
+            # %aimu resume puts it into a cell.
+            cells.remember_resume(code)
+            note = {"path": cells.display_path(self.saver.path), "resume_code": code}
         self.view.finish(status, error, checkpoint=note)
 
         stream = self.view.stream
@@ -169,17 +186,20 @@ class ShowRun:
         if note:
             meta["checkpoint"] = note["path"]
         if self.handle is not None:
+            # The live view becomes static output (HTML, Markdown, text): a saved notebook
+            # reopened without its kernel, GitHub's viewer and nbconvert all show the answer.
             data, _ = self.view.bundle()
             self.handle.update(data, metadata={"workbench": meta}, raw=True)
-        elif note:
-            print(f"Saved checkpoint {note['path']}." +
-                  (" The next cell restores and resumes it." if note["resume_code"] else ""))
+            self.view.close()
+        elif note and failure is None:
+            print(f"Saved checkpoint {note['path']}.")
         answer = stream.answer
         final = getattr(self.runner, "last_result", None) if failure is None and not _is_client(self.runner) else None
         if isinstance(final, str):   # a workflow's answer is not always the last text streamed
             answer = final
         return ShowResult(answer, thinking=stream.thinking, usage=dict(stream.usage), elapsed_s=stream.elapsed_s,
-                          status=status, error=error, checkpoint=note, metadata=meta, state=state)
+                          status=status, error=error, checkpoint=note, metadata=meta, state=state,
+                          displayed=self.handle is not None)
 
 
 def _check_stream(stream: Any) -> None:
@@ -189,13 +209,21 @@ def _check_stream(stream: Any) -> None:
 
 
 def _finish(run: ShowRun, failure: BaseException | None, raise_errors: bool) -> ShowResult:
+    from workbench.notebook import failures
+
     result = run.end(failure)
     if failure is not None and raise_errors:
         try:
             failure.shown = result
         except AttributeError:
             pass
-        raise failure
+        # The cell fails with a few lines (what failed, what was saved, the resume code), not
+        # a traceback wall; the exception keeps its type.
+        raise failures.shorten(failure, failures.describe(failure, typed=True), head="")
+    if failure is not None and not run.use_widget:
+        note = result.checkpoint or {}
+        print("\n".join(failures.short_lines(failures.describe(failure, typed=True), note.get("resume_code"),
+                                              note.get("path"), head="", color=False)))
     return result
 
 

@@ -9,8 +9,9 @@ Kernel side of the protocol (the browser side is in stream_view.js):
 - the browser answers a gap in ``seq`` with ``{"type": "resync"}``; the kernel replies
   ``{"seq": n, "full": state}``. (Comm messages from the browser are handled when the
   kernel is idle, so during a stream the final ``state`` traitlet usually answers first.)
-- at the end the full final state is set as the ``state`` traitlet, so saved notebooks
-  (with widget state) and re-opened views show the result.
+- at the end the full final state is set as the ``state`` traitlet, then ``wb.show``
+  replaces the view with static HTML / Markdown / text (``bundle()``), so a saved notebook
+  shows the answer after its kernel is gone.
 
 A view closed while streaming (``view.close()``, or its comm gone) stops sending and keeps
 accumulating: the stream itself never fails because of the display.
@@ -33,7 +34,6 @@ from workbench.notebook.reprs import footer_text, static_bundle
 from workbench.notebook.stream_state import StreamState
 
 _HERE = Path(__file__).parent
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 class StreamView(anywidget.AnyWidget):
@@ -74,11 +74,13 @@ class StreamView(anywidget.AnyWidget):
         return getattr(self, "comm", None) is not None and not self.send_failed
 
     def bundle(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The final display bundle: the live view (if any) plus the static renderings."""
-        data: dict[str, Any] = static_bundle(self.stream.snapshot())
-        if self.alive and self.model_id:
-            data[WIDGET_MIME] = {"version_major": 2, "version_minor": 0, "model_id": self.model_id}
-        return data, {}
+        """The final display bundle: static renderings only (no widget view).
+
+        A widget view in a saved notebook needs its kernel-side model: reopened after the
+        kernel is gone, JupyterLab shows "model not found" in its place. Static HTML,
+        Markdown and text show the same final state anywhere.
+        """
+        return static_bundle(self.stream.snapshot()), {}
 
     def _push(self, message: dict[str, Any] | None) -> None:
         if message is None or not self.alive:

@@ -14,6 +14,16 @@ import threading
 SERVERS = {"openai": "FakeOpenAIServer", "anthropic": "FakeAnthropicServer", "ollama": "FakeOllamaServer"}
 
 
+def usage_line(protocol: str, base_url: str) -> str:
+    """How to point the workbench (and the provider's SDK) at the server just started."""
+    if protocol == "openai":
+        return f'Use it with: wb.client("openai-compat:any-model@{base_url}")'
+    if protocol == "anthropic":
+        return (f"Use it with: export ANTHROPIC_BASE_URL={base_url} ANTHROPIC_API_KEY=fake, "
+                'then wb.client("anthropic:claude-sonnet-4-6")')
+    return f'Use it with: export OLLAMA_HOST={base_url}, then wb.client("ollama:qwen3:8b")'
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m workbench.testing", description=__doc__.splitlines()[0])
     parser.add_argument("protocol", choices=sorted(SERVERS))
@@ -30,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     reply = testing.Reply(text=args.text, thinking=args.thinking, thinking_style=args.thinking_style,
                           deltas=args.deltas)
     server = getattr(testing, SERVERS[args.protocol])(default=reply, host=args.host, port=args.port).start()
-    print(server.base_url, flush=True)
+    print(server.base_url, flush=True)            # first line: the URL alone, for scripts
+    print(usage_line(args.protocol, server.base_url) + "  (Ctrl-C stops it)", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -183,10 +183,11 @@ class FakeServer:
         return f"<{type(self).__name__} {state} queued={len(self._queue)} requests={len(self.requests)}>"
 
     # -- script -----------------------------------------------------------------------------------
-    def add(self, *replies: Reply) -> "FakeServer":
+    def add(self, *replies: Reply) -> None:
+        """Queue replies, answered in order (then the default). Returns None, so a notebook
+        cell ending in ``server.add(...)`` prints nothing."""
         with self._lock:
             self._queue.extend(replies)
-        return self
 
     def clear(self) -> None:
         with self._lock:
