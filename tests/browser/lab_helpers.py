@@ -80,3 +80,23 @@ def write_notebook(path: Path, cells: list[str]) -> None:
           "cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
                      "source": src} for i, src in enumerate(cells)]}
     path.write_text(json.dumps(nb), encoding="utf-8")
+
+
+def open_and_run(page, lab, name: str) -> None:
+    # ?reset: a fresh workspace, so only this notebook is open (the DOM holds no other outputs)
+    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}&reset")
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
+    # a kernel that is ready, then Run All (the app is exposed by --LabApp.expose_app_in_browser)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    try:  # JupyterLab may ask which kernel to use although the notebook names python3
+        page.locator(".jp-Dialog .jp-mod-accept").click(timeout=5_000)
+    except Exception:
+        pass
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+def wait_done(page, count: int, timeout_ms: int = 240_000, status: str = "done") -> None:
+    """Wait until ``count`` runs have ended: their live views became static output."""
+    page.wait_for_function(
+        f"document.querySelectorAll('.wb-stream-static[data-status=\"{status}\"]').length >= {count}",
+        timeout=timeout_ms)

@@ -1,8 +1,9 @@
 """The widgets in real JupyterLab (Chromium through Playwright).
 
-A notebook with a %%aimu cell on a fake OpenAI server streaming 4,000 tokens as fast as it
-can, a %%aimu cell on the built-in workbench-tiny, and the memory gauge. Screenshots go
-to artifacts/browser/.
+A %%aimu cell on a fake OpenAI server streaming 4,000 tokens as fast as it can, a %%aimu
+cell on the built-in workbench-tiny, the memory gauge, Markdown, and what a finished run
+leaves behind (static output that a reopened notebook still shows). Screenshots go to
+artifacts/browser/; the notebook-experience tests are in test_notebook_experience.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 
 import pytest
 
-from lab_helpers import ARTIFACTS, REPO, write_notebook
+from lab_helpers import ARTIFACTS, REPO, open_and_run, wait_done, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -27,24 +28,6 @@ server = FakeOpenAIServer(default=Reply(text=TEXT, thinking='I will count **ever
 M = 'openai-compat:fast-fake@' + server.base_url"""
 
 
-def open_and_run(page, lab, name: str) -> None:
-    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
-    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
-    # a kernel that is ready, then Run All (the app is exposed by --LabApp.expose_app_in_browser)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    try:  # JupyterLab may ask which kernel to use although the notebook names python3
-        page.locator(".jp-Dialog .jp-mod-accept").click(timeout=5_000)
-    except Exception:
-        pass
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-
-
-def wait_done(page, count: int, timeout_ms: int = 240_000) -> None:
-    page.wait_for_function(f"document.querySelectorAll('.wb-stream[data-status=\"done\"]').length >= {count}",
-                           timeout=timeout_ms)
-
-
-
 def test_a_4000_token_stream_reaches_the_page_whole(lab, page):
     write_notebook(lab.root / "stream.ipynb", [SETUP, "%%aimu {M} --thinking\nCount to four thousand."])
     open_and_run(page, lab, "stream.ipynb")
@@ -52,7 +35,7 @@ def test_a_4000_token_stream_reaches_the_page_whole(lab, page):
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "stream_view.png"), full_page=True)
 
-    view = page.locator(".wb-stream").first
+    view = page.locator(".wb-stream-static").first
     answer = view.locator(".wb-answer").inner_text()
     assert re.sub(r"\s+", " ", answer).strip() == TEXT          # 100% of the text reached the page
     thinking = view.locator(".wb-thinking")
@@ -71,7 +54,7 @@ def test_workbench_tiny_in_jupyterlab(lab, page):
     open_and_run(page, lab, "tiny.ipynb")
     wait_done(page, 1)
     page.screenshot(path=str(ARTIFACTS / "stream_view_tiny.png"), full_page=True)
-    view = page.locator(".wb-stream").first
+    view = page.locator(".wb-stream-static").first
     assert view.locator(".wb-answer").inner_text().strip() or view.locator(".wb-tool").count()
     assert "workbench-tiny" in view.locator(".wb-footer").inner_text()
     thinking = view.locator(".wb-thinking")             # the tiny model thinks before it answers
@@ -116,14 +99,14 @@ def test_markdown_is_rendered_safely_and_tools_show_as_a_timeline(lab, page):
     open_and_run(page, lab, "markdown.ipynb")
     wait_done(page, 1)
     page.screenshot(path=str(ARTIFACTS / "stream_view_markdown.png"), full_page=True)
-    answer = page.locator(".wb-stream .wb-answer").first
+    answer = page.locator(".wb-stream-static .wb-answer").first
     assert answer.locator("h4", has_text="Plan").count() == 1
     assert answer.locator("ol li").count() == 2 and answer.locator("strong", has_text="Bold").count() == 1
     assert answer.locator("pre code").inner_text() == "print('<b>hi</b>')"
     assert answer.locator("img").count() == 0 and "<img src=x" in answer.inner_text()
     assert answer.locator("a[href='https://example.org']").count() == 1
     assert answer.locator("a[href^='javascript']").count() == 0
-    tool = page.locator(".wb-stream .wb-tool").first
+    tool = page.locator(".wb-stream-static .wb-tool").first
     assert "get_weather" in tool.inner_text() and "done" in tool.locator(".wb-tool-status").inner_text().lower()
     tool.locator("summary").click()
     assert "sunny in Paris" in tool.inner_text()

@@ -75,8 +75,24 @@ def test_stream_view_answers_a_resync_with_the_full_state():
     view.feed(C(Phase.TEXT, "abc"))      # first op: sent at once
     view.feed(C(Phase.TEXT, "def"))      # held back by the interval
     view._on_frontend_message(view, {"type": "resync", "have": 0}, [])
-    assert sent[0] == {"seq": 1, "ops": [{"lane": "", "field": "text", "append": "abc"}]}
-    assert sent[1]["seq"] == 1 and sent[1]["full"]["lanes"][0]["text"] == "abcdef"
+    assert sent[0]["seq"] == 1 and sent[0]["ops"][0] == {"lane": "", "field": "text", "append": "abc"}
+    assert {op["field"] for op in sent[0]["ops"]} == {"text", "html", "meta"}
+    full = sent[1]["full"]["lanes"][0]
+    assert sent[1]["seq"] == 1 and full["text"] == "abcdef"
+    assert full["html"]["reset"] and full["html"]["tail"] == "<p>abc</p>\n"   # as last rendered
+
+
+def test_a_cut_answer_is_marked_with_the_limit_that_cut_it():
+    from workbench.notebook.reprs import snapshot_html
+    from workbench.notebook.stream_view import StreamView
+
+    view = StreamView("m", limit=20)
+    view.feed(C(Phase.TEXT, "It was the best of"))
+    view.feed(done_chunk(finish_reason="length"))
+    view.finish()
+    footer = view.stream.footer()
+    assert footer["cut"] and footer["limit"] == 20
+    assert "cut at the token limit (max_tokens=20)" in snapshot_html(view.stream.snapshot())
 
 
 def test_show_keeps_the_partial_answer_of_a_failed_stream(fake_openai, model):

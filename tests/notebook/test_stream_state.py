@@ -74,6 +74,7 @@ def test_static_html_renders_the_answers_markdown_safely():
                          "```python\nd = {'a': 1}\n```"))
     s.finish()
     html = snapshot_html(s.snapshot())
-    assert "<h2>Facts</h2>" in html and "<strong>bold</strong>" in html
-    assert '<code class="language-python">d = {\'a\': 1}' in html
-    assert "<img" not in html and "javascript:" not in html
+    assert "<h4>Facts</h4>" in html and "<strong>bold</strong>" in html     # headings two levels down
+    assert '<code class="language-python">d <span' in html and "'a'</span>" in html   # highlighted
+    assert "<img" not in html and 'href="javascript' not in html
+    assert "<textarea class=\"wb-copy-source\" hidden readonly>## Facts" in html     # the copy button's text

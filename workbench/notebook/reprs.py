@@ -3,13 +3,12 @@
 These are what a saved notebook, nbconvert HTML, a terminal or a frontend without widget
 support shows: the same final state the widget shows, with thinking folded in a
 ``<details>`` element. Everything user- or model-written is HTML-escaped here; the answer's
-Markdown is rendered with mistune (which nbconvert brings) with raw HTML escaped and unsafe
-link protocols dropped, so saved notebooks and HTML exports show it formatted.
+Markdown goes through ``markdown.render`` (the live view's renderer: tables, math, code
+highlighting, raw HTML escaped), so saved notebooks and HTML exports show it as it streamed.
 """
 
 from __future__ import annotations
 
-import functools
 import html
 import json
 from typing import Any
@@ -25,17 +24,24 @@ def footer_text(footer: dict[str, Any]) -> str:
     parts = [footer.get("model") or "model ?"]
     tokens = footer.get("output_tokens")
     if footer.get("input_tokens") is not None:
-        parts.append(f"{footer['input_tokens']} in / {tokens} out tokens")
+        parts.append(f"{footer['input_tokens']} in / {'~' if footer.get('estimated') else ''}{tokens} out tokens")
     elif tokens is not None:
         parts.append(f"{'~' if footer.get('estimated') else ''}{tokens} tokens")
     if footer.get("elapsed_s") is not None:
         parts.append(f"{footer['elapsed_s']:.2f} s")
     if footer.get("tokens_per_s"):
         parts.append(f"{footer['tokens_per_s']:.1f} tok/s")
+    if footer.get("cut"):
+        parts.append(cut_text(footer.get("limit")))
     status = footer.get("status")
     if status and status not in ("done", "streaming"):
         parts.append(status + (f": {footer['error']}" if footer.get("error") else ""))
     return " · ".join(parts)
+
+
+def cut_text(limit: Any) -> str:
+    """How a truncated answer (finish_reason "length") is marked."""
+    return f"cut at the token limit (max_tokens={limit})" if limit else "cut at the token limit"
 
 
 def _tool_line(tool: dict[str, Any]) -> str:
@@ -94,7 +100,8 @@ def snapshot_markdown(state: dict[str, Any]) -> str:
 
 def snapshot_html(state: dict[str, Any]) -> str:
     esc = html.escape
-    out = [f'<div class="wb-stream-static" style="{STYLE}">']
+    status = html.escape(str(state.get("status") or ""), quote=True)
+    out = [f'<div class="wb-stream-static" data-status="{status}" style="{STYLE}">']
     multi = len(state.get("lanes") or []) > 1
     for lane in state.get("lanes") or []:
         if multi or lane.get("name"):
@@ -103,8 +110,7 @@ def snapshot_html(state: dict[str, Any]) -> str:
             out.append('<details class="wb-thinking"><summary>Thinking</summary>'
                        f'<pre style="white-space:pre-wrap;color:#57606a">{esc(lane["thinking"])}</pre></details>')
         if lane.get("tools"):
-            items = "".join(f"<li><code>{esc(_tool_line(t))}</code></li>" for t in lane["tools"])
-            out.append(f'<ol class="wb-tools">{items}</ol>')
+            out.append(f'<ol class="wb-tools">{"".join(_tool_html(t) for t in lane["tools"])}</ol>')
         if lane.get("text"):
             out.append(answer_html(lane["text"]))
     footer_state = state.get("footer") or {}
@@ -120,26 +126,52 @@ def snapshot_html(state: dict[str, Any]) -> str:
             out.append(f' {esc(RESUME_HINT)}<pre class="wb-resume-code" style="background:#f6f8fa;'
                        f'padding:6px 8px;border-radius:4px;user-select:all">{esc(checkpoint["resume_code"])}</pre>')
         out.append("</div>")
+    answer = _final_answer(state)
+    if answer:
+        out.append(_controls(answer))
     out.append("</div>")
     return "".join(out)
 
 
+def _final_answer(state: dict[str, Any]) -> str:
+    lanes = [lane for lane in state.get("lanes") or [] if lane.get("text")]
+    return lanes[-1]["text"] if lanes else ""
+
+
+def _controls(text: str) -> str:
+    # Plain handlers: they work where the output is trusted (the session that ran it, a
+    # notebook you saved); elsewhere sanitizers drop them and the buttons do nothing.
+    toggle = "" if len(text) <= LONG_ANSWER_CHARS else (
+        '<button class="wb-show-all" type="button" style="font-size:80%;margin-left:6px" onclick="'
+        "const a=this.closest('.wb-stream-static').querySelector('.wb-answer');"
+        "const all=a.style.maxHeight!=='none';a.style.maxHeight=all?'none':'32em';"
+        "this.textContent=all?'Fold':'Show all'\">Show all</button>")
+    return ('<div class="wb-controls" style="margin-top:4px"><button class="wb-copy" type="button" '
+            'style="font-size:80%" onclick="navigator.clipboard.writeText(this.parentNode.querySelector('
+            "'textarea').value).then(()=>{this.textContent='Copied'})\">Copy answer</button>"
+            f'{toggle}<textarea class="wb-copy-source" hidden readonly>{html.escape(text)}</textarea></div>')
+
+
+def _tool_html(tool: dict[str, Any]) -> str:
+    esc = html.escape
+    args = tool.get("arguments")
+    args_text = json.dumps(args, ensure_ascii=False) if not isinstance(args, str) else args
+    status = str(tool.get("status") or "")
+    result = "" if tool.get("result") is None else (
+        '<details class="wb-tool-result"><summary>result</summary>'
+        f'<pre style="white-space:pre-wrap">{esc(str(tool["result"]))}</pre></details>')
+    colour = {"done": "#1a7f37", "error": "#cf222e", "running": "#9a6700"}.get(status, "#57606a")
+    return (f'<li class="wb-tool wb-tool-{esc(status)}"><span class="wb-tool-status" style="color:{colour};'
+            f'font-size:80%;text-transform:uppercase">{esc(status)}</span> '
+            f'<code>{esc(str(tool.get("name")))}({esc(args_text)})</code>{result}</li>')
+
+
 def answer_html(text: str) -> str:
-    render = _markdown_renderer()
+    from workbench.notebook.markdown import render
+
     # A long answer scrolls in its box instead of making the output page-tall.
-    box = "max-height:32em;overflow:auto;" if len(text) > LONG_ANSWER_CHARS else ""
-    if render is None:
-        return f'<div class="wb-answer" style="{box}white-space:pre-wrap">{html.escape(text)}</div>'
-    return f'<div class="wb-answer" style="{box}">{render(text)}</div>'
-
-
-@functools.cache
-def _markdown_renderer():
-    try:
-        import mistune
-    except ImportError:
-        return None
-    return mistune.create_markdown(escape=True, plugins=["strikethrough", "table"])
+    box = ' style="max-height:32em;overflow:auto"' if len(text) > LONG_ANSWER_CHARS else ""
+    return f'<div class="wb-answer"{box}>{render(text)}</div>'
 
 
 def static_bundle(state: dict[str, Any]) -> dict[str, str]:

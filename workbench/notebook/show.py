@@ -140,7 +140,7 @@ class ShowRun:
         if self.use_widget:
             from workbench.notebook.stream_view import StreamView
 
-            self.view = StreamView(label, render=render)
+            self.view = StreamView(label, render=render, limit=_token_limit(runner, metadata))
             self.handle = display(self.view, display_id=True)
         else:
             from workbench.notebook.stream_view import TerminalView
@@ -163,7 +163,7 @@ class ShowRun:
             self.hook.detach()
         status, error = "done", ""
         if isinstance(failure, KeyboardInterrupt):
-            status, error = "interrupted", "interrupted by the user"
+            status, error = "interrupted", ""      # the status says it all
         elif failure is not None:
             status, error = "error", f"{type(failure).__name__}: {failure}"
         note = None
@@ -200,6 +200,16 @@ class ShowRun:
         return ShowResult(answer, thinking=stream.thinking, usage=dict(stream.usage), elapsed_s=stream.elapsed_s,
                           status=status, error=error, checkpoint=note, metadata=meta, state=state,
                           displayed=self.handle is not None)
+
+
+def _token_limit(runner: Any, metadata: dict | None) -> int | None:
+    """The max_tokens this run was given (named when an answer is cut), if known."""
+    parameters = (metadata or {}).get("parameters") or {}
+    defaults = getattr(runner, "default_generate_kwargs", None) or {}
+    client = getattr(runner, "model_client", None) or getattr(runner, "client", None)
+    defaults = defaults or getattr(client, "default_generate_kwargs", None) or {}
+    value = parameters.get("max_tokens", defaults.get("max_tokens"))
+    return value if isinstance(value, int) else None
 
 
 def _check_stream(stream: Any) -> None:

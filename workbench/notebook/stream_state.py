@@ -40,8 +40,10 @@ class StreamState:
     """Lanes, tool timeline and footer figures of one streamed run."""
 
     def __init__(self, model: str | None = None, clock: Callable[[], float] = time.monotonic,
-                 render: str = "markdown"):
+                 render: str = "markdown", limit: int | None = None):
         self.clock = clock
+        self.limit = limit               # max_tokens of the run, named when an answer is cut
+        self.cut = False                 # a model turn ended at the token limit
         self.render = render             # how the answer is drawn: "text" as typed, else Markdown
         self.started = clock()
         self.model = model or ""
@@ -52,6 +54,7 @@ class StreamState:
         self.checkpoint: dict[str, Any] | None = None
         self.ended: float | None = None
         self.delta_count = 0           # text+thinking deltas: the token estimate when no usage comes
+        self.open_deltas = 0           # deltas of the model turn under way (its usage comes at its end)
         self.last_lane = ""
 
     # -- feeding ----------------------------------------------------------------------------
@@ -84,6 +87,7 @@ class StreamState:
         if not isinstance(text, str) or not text:
             return []
         self.delta_count += 1
+        self.open_deltas += 1
         if phase is Phase.THINKING:
             lane.thinking += text
             return [{"lane": lane.name, "field": "thinking", "append": text}]
@@ -122,11 +126,14 @@ class StreamState:
     def _done(self, lane: Lane, info: dict[str, Any]) -> list[dict[str, Any]]:
         lane.turns += 1
         lane.in_turn_text = False
+        self.open_deltas = 0
         for key, value in (info.get("usage") or {}).items():
             if isinstance(value, int):
                 self.usage[key] = self.usage.get(key, 0) + value
         if info.get("model") and not self.model:
             self.model = str(info["model"])
+        if info.get("finish_reason") == "length":
+            self.cut = True
         ops = []
         for entry in lane.tools:
             if entry["status"] == "requested":
@@ -149,7 +156,10 @@ class StreamState:
 
     @property
     def output_tokens(self) -> int:
-        return self.usage.get("output_tokens") or self.delta_count
+        """Counted tokens of finished turns plus an estimate (one per delta) for the open one."""
+        if "output_tokens" not in self.usage:
+            return self.delta_count
+        return self.usage["output_tokens"] + self.open_deltas
 
     @property
     def answer(self) -> str:
@@ -165,9 +175,9 @@ class StreamState:
         elapsed = self.elapsed_s
         out = self.output_tokens
         return {"model": self.model, "input_tokens": self.usage.get("input_tokens"),
-                "output_tokens": out, "estimated": "output_tokens" not in self.usage,
+                "output_tokens": out, "estimated": "output_tokens" not in self.usage or self.open_deltas > 0,
                 "elapsed_s": round(elapsed, 3), "tokens_per_s": round(out / elapsed, 1) if elapsed > 0 else None,
-                "status": self.status, "error": self.error}
+                "status": self.status, "error": self.error, "cut": self.cut, "limit": self.limit}
 
     def snapshot(self) -> dict[str, Any]:
         return {"status": self.status, "model": self.model, "error": self.error, "render": self.render,

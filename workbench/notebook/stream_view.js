@@ -3,52 +3,12 @@
 // model streams, and sets the full final state as the `state` traitlet at the end. A gap in
 // seq asks the kernel for the full state again ({type: "resync"}).
 
-// ---- a tiny, safe Markdown renderer: HTML is escaped first, links must be http(s) ----------
+// The answer's HTML is rendered in the kernel (markdown.py: the renderer of the saved output,
+// with tables, MathML math and highlighted code; raw HTML escaped): settled blocks arrive
+// once, the open tail again as it grows. Only text is escaped here.
 function esc(s) {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
           .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-}
-
-function inline(s) {
-  // s is already escaped; code spans first so their content is left alone
-  const codes = [];
-  s = s.replace(/`([^`]+)`/g, (_, c) => { codes.push(c); return "\u0000" + (codes.length - 1) + "\u0000"; });
-  s = s.replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>")
-       .replace(/(^|[^*])\*([^*\s][^*]*)\*/g, "$1<em>$2</em>")
-       .replace(/\[([^\]]+)\]\((https?:\/\/[^\s)]+)\)/g,
-                '<a href="$2" target="_blank" rel="noopener noreferrer">$1</a>');
-  return s.replace(/\u0000(\d+)\u0000/g, (_, i) => "<code>" + codes[+i] + "</code>");
-}
-
-export function renderMarkdown(src) {
-  const lines = esc(src || "").split("\n");
-  const out = [];
-  let para = [], list = null, inCode = false, code = [];
-  const endPara = () => { if (para.length) { out.push("<p>" + inline(para.join(" ")) + "</p>"); para = []; } };
-  const endList = () => { if (list) { out.push("</" + list + ">"); list = null; } };
-  for (const line of lines) {
-    if (inCode) {
-      if (/^\s*```/.test(line)) { out.push("<pre><code>" + code.join("\n") + "</code></pre>"); inCode = false; code = []; }
-      else code.push(line);
-      continue;
-    }
-    let m;
-    if (/^\s*```/.test(line)) { endPara(); endList(); inCode = true; continue; }
-    if ((m = line.match(/^(#{1,6})\s+(.*)$/))) {
-      endPara(); endList(); out.push(`<h${m[1].length + 2}>${inline(m[2])}</h${m[1].length + 2}>`); continue;
-    }
-    if ((m = line.match(/^\s*[-*+]\s+(.*)$/)) || (m = line.match(/^\s*\d+[.)]\s+(.*)$/))) {
-      const kind = /^\s*\d/.test(line) ? "ol" : "ul";
-      endPara(); if (list !== kind) { endList(); out.push("<" + kind + ">"); list = kind; }
-      out.push("<li>" + inline(m[1]) + "</li>"); continue;
-    }
-    if ((m = line.match(/^&gt;\s?(.*)$/))) { endPara(); endList(); out.push("<blockquote>" + inline(m[1]) + "</blockquote>"); continue; }
-    if (!line.trim()) { endPara(); endList(); continue; }
-    endList(); para.push(line);
-  }
-  if (inCode) out.push("<pre><code>" + code.join("\n") + "</code></pre>");  // still streaming
-  endPara(); endList();
-  return out.join("");
 }
 
 // ---- state kept per widget model (views come and go; the model outlives them) ------------
@@ -58,43 +18,92 @@ function emptyState(model) {
   const s = model.get("state") || {};
   return { lastSeq: 0, waiting: false, status: s.status || "streaming", model: s.model || "",
            lanes: new Map(), footer: s.footer || {}, views: new Set(), error: s.error || "",
-           render: s.render || "markdown" };
+           render: s.render || "markdown", kernelId: s.kernel_id || null, footerAt: Date.now() };
+}
+
+function newLane(name) {
+  return { name, thinking: "", text: "", tools: [], settledHtml: "", settledLen: 0, tailHtml: "", tailLen: 0,
+           settledVersion: 0 };
 }
 
 function lane(st, name) {
-  if (!st.lanes.has(name)) st.lanes.set(name, { name, thinking: "", text: "", tools: [] });
+  if (!st.lanes.has(name)) st.lanes.set(name, newLane(name));
   return st.lanes.get(name);
+}
+
+function applyHtml(l, op) {
+  if (op.reset) { l.settledHtml = ""; l.settledLen = 0; l.settledVersion++; }
+  if (op.settled != null && op.settled_from === l.settledLen) {
+    l.settledHtml += op.settled; l.settledLen = op.settled_len; l.settledVersion++;
+  }
+  l.tailHtml = op.tail; l.tailLen = op.tail_len;
+}
+
+function setFooter(st, footer) {
+  st.footer = footer || st.footer; st.footerAt = Date.now();
+  if (footer && footer.status) { st.status = footer.status; st.error = footer.error || ""; }
 }
 
 function loadFull(st, full) {
   st.lanes = new Map();
-  for (const l of full.lanes || []) st.lanes.set(l.name, { name: l.name, thinking: l.thinking || "",
-                                                           text: l.text || "", tools: l.tools || [] });
-  st.status = full.status || st.status; st.model = full.model || st.model;
-  st.footer = full.footer || st.footer; st.error = full.error || "";
+  for (const l of full.lanes || []) {
+    const x = Object.assign(newLane(l.name), { thinking: l.thinking || "", text: l.text || "", tools: l.tools || [] });
+    if (l.html) applyHtml(x, l.html);
+    st.lanes.set(l.name, x);
+  }
+  st.model = full.model || st.model;
+  setFooter(st, full.footer);
+  st.status = full.status || st.status; st.error = full.error || "";
   st.checkpoint = full.checkpoint || null;
   st.render = full.render || st.render;
 }
 
 function applyOp(st, op) {
+  if (op.field === "meta") { setFooter(st, op.footer); return; }
+  if (op.field === "checkpoint") { st.checkpoint = op.checkpoint; return; }
   const l = lane(st, op.lane || "");
   if (op.field === "text" || op.field === "thinking") l[op.field] += op.append;
+  else if (op.field === "html") applyHtml(l, op);
   else if (op.field === "tool") {
     const i = l.tools.findIndex((t) => t.id === op.tool.id);
     if (i >= 0) l.tools[i] = op.tool; else l.tools.push(op.tool);
-  } else if (op.field === "meta") st.footer = op.footer;
+  }
 }
 
 function fmtFooter(st) {
   const f = st.footer || {};
   const parts = [f.model || st.model || "model ?"];
-  if (f.input_tokens != null) parts.push(`${f.input_tokens} in / ${f.output_tokens} out tokens`);
+  // between messages (a tool running, a slow first token) the clock keeps moving here
+  const live = st.status === "streaming";
+  const elapsed = f.elapsed_s == null ? null : Number(f.elapsed_s) + (live ? (Date.now() - st.footerAt) / 1000 : 0);
+  if (f.input_tokens != null) parts.push(`${f.input_tokens} in / ${f.estimated ? "~" : ""}${f.output_tokens} out tokens`);
   else if (f.output_tokens != null) parts.push(`${f.estimated ? "~" : ""}${f.output_tokens} tokens`);
-  if (f.elapsed_s != null) parts.push(`${Number(f.elapsed_s).toFixed(2)} s`);
-  if (f.tokens_per_s) parts.push(`${Number(f.tokens_per_s).toFixed(1)} tok/s`);
-  const status = st.status === "streaming" ? "streaming…" : st.status;
+  if (elapsed != null) parts.push(`${elapsed.toFixed(2)} s`);
+  if (f.output_tokens && elapsed) parts.push(`${(f.output_tokens / elapsed).toFixed(1)} tok/s`);
+  if (f.cut) parts.push(f.limit ? `cut at the token limit (max_tokens=${f.limit})` : "cut at the token limit");
+  const status = live ? "streaming…" : st.status;
   if (status !== "done") parts.push(status + (st.error ? ": " + st.error : ""));
   return parts.join(" · ");
+}
+
+function answerText(st) {
+  const lanes = [...st.lanes.values()].filter((l) => l.text);
+  return lanes.length ? lanes[lanes.length - 1].text : "";
+}
+
+// The stop button interrupts the kernel through Jupyter Server, as Kernel > Interrupt does
+// (the kernel cannot read a comm message while it runs the cell): the run ends cleanly,
+// its partial answer kept.
+function interruptKernel(kernelId) {
+  const node = document.getElementById("jupyter-config-data");
+  const config = node ? JSON.parse(node.textContent || "{}") : {};
+  const base = (config.baseUrl || "/").replace(/\/?$/, "/");
+  const headers = {};
+  const xsrf = (document.cookie.match(/(?:^|;\s*)_xsrf=([^;]+)/) || [])[1];
+  if (xsrf) headers["X-XSRFToken"] = decodeURIComponent(xsrf);
+  if (config.token) headers.Authorization = "token " + config.token;
+  return fetch(`${base}api/kernels/${encodeURIComponent(kernelId)}/interrupt`,
+               { method: "POST", headers, credentials: "same-origin" });
 }
 
 // ---- rendering ----------------------------------------------------------------------------
@@ -107,7 +116,7 @@ function renderView(st, view) {
       box = document.createElement("div"); box.className = "wb-lane";
       box.innerHTML = '<div class="wb-lane-name"></div><details class="wb-thinking" open>' +
         '<summary>Thinking</summary><div class="wb-thinking-body"></div></details>' +
-        '<ol class="wb-tools"></ol><div class="wb-answer"></div>';
+        '<ol class="wb-tools"></ol><div class="wb-answer"><div class="wb-settled"></div><div class="wb-tail"></div></div>';
       el.insertBefore(box, view.footer);
       view.boxes.set(l.name, box);
       box.seenText = false;
@@ -130,17 +139,37 @@ function renderView(st, view) {
              `<code>${esc(t.name)}(${esc(args)})</code>${result}</li>`;
     }).join("");
     const answer = box.querySelector(".wb-answer");
-    if (answer.dataset.len !== String(l.text.length)) {
-      answer.innerHTML = st.render === "text" ? `<pre class="wb-text">${esc(l.text)}</pre>` : renderMarkdown(l.text);
-      answer.dataset.len = String(l.text.length);
+    if (st.render === "text") {
+      if (answer.dataset.len !== String(l.text.length)) {
+        answer.innerHTML = `<pre class="wb-text">${esc(l.text)}</pre>`;
+        answer.dataset.len = String(l.text.length);
+      }
+    } else {
+      const settled = box.querySelector(".wb-settled"), tail = box.querySelector(".wb-tail");
+      if (settled.dataset.version !== String(l.settledVersion)) {
+        settled.innerHTML = l.settledHtml; settled.dataset.version = String(l.settledVersion);
+      }
+      // the open tail: its rendering while it is current, else the raw text (a long open
+      // paragraph is rendered once it settles)
+      const raw = l.text.slice(l.settledLen);
+      const key = `${l.settledLen}:${raw.length}`;
+      if (tail.dataset.key !== key) {
+        tail.innerHTML = l.tailHtml != null && l.tailLen === raw.length ? l.tailHtml
+          : (raw ? `<p class="wb-raw">${esc(raw)}</p>` : "");
+        tail.dataset.key = key;
+      }
     }
   }
   view.footer.textContent = fmtFooter(st);
+  const failed = st.status === "error" || st.status === "interrupted";
+  view.footer.classList.toggle("wb-failed", failed);
   el.dataset.status = st.status;
+  view.stop.style.display = st.status === "streaming" && st.kernelId ? "" : "none";
+  view.copy.style.display = answerText(st) ? "" : "none";
   if (st.checkpoint && st.checkpoint.path) {
     view.note.style.display = "";
     view.note.textContent = `Saved checkpoint ${st.checkpoint.path}` +
-      (st.checkpoint.resume_code ? " — the next cell restores and resumes it." : "");
+      (st.checkpoint.resume_code ? "; the code that resumes it is shown when the run ends." : ".");
   }
 }
 
@@ -170,17 +199,36 @@ function initialize({ model }) {
   });
 }
 
+function button(cls, label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button"; b.className = cls; b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
 function render({ model, el }) {
   let st = STATES.get(model);
   if (!st) { initialize({ model }); st = STATES.get(model); }
   el.classList.add("wb-stream");
   const footer = document.createElement("div"); footer.className = "wb-footer";
   const note = document.createElement("div"); note.className = "wb-checkpoint"; note.style.display = "none";
-  el.appendChild(footer); el.appendChild(note);
-  const view = { el, footer, note, boxes: new Map() };
+  const controls = document.createElement("div"); controls.className = "wb-controls";
+  const stop = button("wb-stop", "Stop", () => {
+    stop.disabled = true; stop.textContent = "Stopping…";
+    interruptKernel(st.kernelId).catch(() => { stop.textContent = "Stop failed: use Kernel > Interrupt"; });
+  });
+  const copy = button("wb-copy", "Copy answer", () => {
+    navigator.clipboard.writeText(answerText(st)).then(() => { copy.textContent = "Copied"; },
+                                                       () => { copy.textContent = "Copy failed"; });
+  });
+  controls.appendChild(stop); controls.appendChild(copy);
+  el.appendChild(footer); el.appendChild(note); el.appendChild(controls);
+  const view = { el, footer, note, stop, copy, boxes: new Map() };
   st.views.add(view);
   renderView(st, view);
-  return () => st.views.delete(view);
+  // the footer's clock moves while nothing arrives (a tool running, a slow first token)
+  const tick = setInterval(() => { if (st.status === "streaming") renderView(st, view); }, 250);
+  return () => { clearInterval(tick); st.views.delete(view); };
 }
 
 export default { initialize, render };
