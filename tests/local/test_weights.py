@@ -158,7 +158,7 @@ def test_cache_info_fields_repr_and_html():
     assert e.kwargs == {"device_map": "cpu", "dtype": "bfloat16"}
     assert e.bytes_by_device == {"cpu": 2048, "cuda:0": 4096} and e.bytes == 6144
     assert e.hits == 1 and e.load_s >= 0 and e.devices == ["cpu", "cuda:0"]
-    assert "org/model" in repr(info) and "6.0 KB" in repr(info)
+    assert "org/model" in repr(info) and "6.0 KiB" in repr(info)
     html = info._repr_html_()
     assert html.startswith("<table>") and "org/model" in html and "dtype=bfloat16" in html
     assert repr(WeightCache().info()) == "<weight cache: empty>"

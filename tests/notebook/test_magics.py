@@ -254,3 +254,17 @@ def test_a_rejected_api_key_is_never_printed(shell, fake_openai, capsys, monkeyp
     assert "very-secret" not in captured.err + captured.out
     assert "very-secret" not in json.dumps(shell._workbench_session.last.metadata)
     assert "very-secret" not in str(result.error_in_exec)
+
+
+def test_regenerate_replaces_the_last_answer(shell, fake_openai, model, capsys):
+    fake_openai.add(Reply(text="First try."), Reply(text="Second try."))
+    run_cell(shell, model, "Write a title")
+    shell.run_line_magic("aimu", "model " + model)
+    result = shell.run_cell("%aimu regenerate")
+    assert result.success, capsys.readouterr().out
+    client = shell._workbench_session.client(model)
+    assert [m["content"] for m in client.messages] == ["Write a title", "Second try."]
+    assert [m["content"] for m in sent_messages(fake_openai)] == ["Write a title"]    # not sent twice
+    shell.run_line_magic("aimu", "reset")
+    failed = shell.run_cell("%aimu regenerate")
+    failed_short(failed, capsys.readouterr().out)

@@ -78,3 +78,22 @@ def test_static_html_renders_the_answers_markdown_safely():
     assert '<code class="language-python">d <span' in html and "'a'</span>" in html   # highlighted
     assert "<img" not in html and 'href="javascript' not in html
     assert "<textarea class=\"wb-copy-source\" hidden readonly>## Facts" in html     # the copy button's text
+
+
+def test_lanes_get_readable_titles_and_rounds_are_marked():
+    from workbench.notebook.stream_state import lane_title
+
+    assert lane_title("chain_step_0") == "chain · step 1"
+    assert lane_title("debate_worker_2") == "debate · worker 3"
+    assert lane_title("copy_evaluator") == "copy · evaluator"
+    s = StreamState("m")
+    ops = s.feed(C(Phase.TEXT, "draft one", agent="loop_generator"))
+    assert ops[0] == {"lane": "loop_generator", "field": "title", "title": "loop · generator"}
+    s.feed(done_chunk().tagged("loop_generator", 0))
+    s.feed(C(Phase.TEXT, "needs work", agent="loop_evaluator"))
+    s.feed(done_chunk().tagged("loop_evaluator", 0))
+    s.feed(C(Phase.TEXT, "draft two", agent="loop_generator"))      # the generator's second round
+    lane = s.lanes["loop_generator"]
+    assert lane.rounds == 2 and "---\n\n*round 2*\n\ndraft two" in lane.text
+    assert lane.answer == "draft two"
+    assert "[loop · generator]" in snapshot_plain(s.snapshot())

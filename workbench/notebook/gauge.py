@@ -101,13 +101,9 @@ def _nvml_rows() -> list[dict[str, Any]]:
 
 
 def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
+    from workbench.models.local.memory import format_bytes
+
+    return format_bytes(n)
 
 
 def clear_entry(row: dict[str, Any] | None) -> int:

@@ -25,7 +25,7 @@ gets a message, not a cell. ``-o VAR`` stores the answer text (a ``str`` that al
 ``thinking``, ``usage`` and ``status``).
 
 Line commands: ``%aimu model [NAME]``, ``models``, ``history [MODEL]``, ``reset``,
-``reload [MODEL]``, ``resume``, ``cache``, ``clear hf|llamacpp|all``,
+``regenerate [MODEL]``, ``reload [MODEL]``, ``resume``, ``cache``, ``clear hf|llamacpp|all``,
 ``checkpoints [--clean]``, ``help``.
 """
 
@@ -49,6 +49,7 @@ LINE_HELP = """%aimu line commands:
   %aimu models              list catalog models and providers
   %aimu history [MODEL]     a conversation of this session (default: the session model's)
   %aimu reset               forget the session model's conversation
+  %aimu regenerate [MODEL]  answer the last prompt again, replacing the last answer
   %aimu reload [MODEL]      load a model's weights again after a clear
   %aimu resume              put the last failed run's resume code into the next cell
   %aimu cache               the memory gauge of loaded weights
@@ -150,7 +151,6 @@ class AimuMagics(Magics):
     # -- %%aimu -------------------------------------------------------------------------------
     def _cell(self, line: str, cell: str) -> None:
         from workbench.notebook import checkpoint_cells as cells
-        from workbench.notebook.show import show
 
         args = cell_parser().parse_args(shlex.split(line))
         model = args.model or self.session.model
@@ -163,6 +163,21 @@ class AimuMagics(Magics):
             client.restore(cells.load(args.restore))
         options = {k: v for k, v in (("thinking", args.thinking), ("max_tokens", args.max_tokens),
                                      ("temperature", args.temperature), ("seed", args.seed)) if v is not None}
+        result = self._turn(model, client, prompt, options, tools=tools, fmt=args.format)
+        value: Any = result.answer()
+        if args.format == "code":
+            self._offer_code(result)
+        elif args.format == "json":
+            value = parse_json(result)
+        if args.output:
+            self.shell.user_ns[args.output] = value
+
+    def _turn(self, model: str, client, prompt: str, options: dict, *, tools: list | None = None,
+              fmt: str = "markdown"):
+        """One streamed turn shown live, checkpointed; the session remembers its result."""
+        from workbench.notebook import checkpoint_cells as cells
+        from workbench.notebook.show import show
+
         saved_tools = client.tools
         if tools is not None:
             client.tools = tools
@@ -171,22 +186,16 @@ class AimuMagics(Magics):
             stream = client.chat(prompt, generate_kwargs=options, stream=True)
             result = show(stream, model=client.model_string, runner=client,
                           checkpoint_path=path, resume_code=cells.resume_code_for_magic(model, path),
-                          metadata={"parameters": options, "format": args.format,
+                          metadata={"parameters": options, "format": fmt,
                                     "tools": [getattr(t, "__name__", str(t)) for t in (tools or [])]},
-                          render=args.format)
+                          render=fmt)
         except (KeyboardInterrupt, Exception) as exc:
             self.session.last = getattr(exc, "shown", None)
             raise
         finally:
             client.tools = saved_tools
         self.session.last = result
-        value: Any = result.answer()
-        if args.format == "code":
-            self._offer_code(result)
-        elif args.format == "json":
-            value = parse_json(result)
-        if args.output:
-            self.shell.user_ns[args.output] = value
+        return result
 
     def _offer_code(self, answer: str) -> None:
         """Put the answer's code into the next cell, once per cell and code (see module doc)."""
@@ -220,8 +229,8 @@ class AimuMagics(Magics):
         command, rest = (words[0].lower(), words[1:]) if words else ("help", [])
         handler = getattr(self, f"_cmd_{command}", None)
         if handler is None:
-            raise UsageError(f"unknown command {command!r}; commands: model, models, history, reset, reload, "
-                             "resume, cache, clear, checkpoints, help")
+            raise UsageError(f"unknown command {command!r}; commands: model, models, history, reset, regenerate, "
+                             "reload, resume, cache, clear, checkpoints, help")
         handler(rest)
 
     def _cmd_help(self, _rest) -> None:
@@ -277,6 +286,20 @@ class AimuMagics(Magics):
             raise UsageError(f"{model} has no local weights to reload (only hf: and llamacpp: models do)")
         client.reload()
         print(f"reloaded the weights of {model}; the conversation is kept")
+
+    def _cmd_regenerate(self, rest) -> None:
+        model = rest[0] if rest else self.session.model
+        client = self.session.clients.get(self.session.key(model))
+        messages = list(client.messages) if client is not None else []
+        last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+        if last is None:
+            raise UsageError(f"nothing to regenerate: no conversation with {model} yet")
+        prompt = messages[last].get("content")
+        if not isinstance(prompt, str):
+            raise UsageError("the last prompt has images or parts: run its cell again with --new instead")
+        # The last exchange is replaced, not repeated: the history goes back to before it.
+        client.restore(messages[:last])
+        self._turn(model, client, prompt, {})
 
     def _cmd_resume(self, _rest) -> None:
         from workbench.notebook import checkpoint_cells as cells

@@ -58,7 +58,7 @@ def snapshot_plain(state: dict[str, Any]) -> str:
     multi = len(state.get("lanes") or []) > 1
     for lane in state.get("lanes") or []:
         if multi or lane.get("name"):
-            out.append(f"[{lane.get('name') or 'main'}]")
+            out.append(f"[{lane.get('title') or lane.get('name') or 'main'}]")
         if lane.get("thinking"):
             out.append("(thinking) " + lane["thinking"].strip())
         for tool in lane.get("tools") or []:
@@ -79,7 +79,7 @@ def snapshot_markdown(state: dict[str, Any]) -> str:
     multi = len(state.get("lanes") or []) > 1
     for lane in state.get("lanes") or []:
         if multi or lane.get("name"):
-            out.append(f"**{lane.get('name') or 'main'}**\n")
+            out.append(f"**{lane.get('title') or lane.get('name') or 'main'}**\n")
         if lane.get("thinking"):
             quoted = "\n".join("> " + line for line in lane["thinking"].strip().splitlines())
             out.append("> *thinking*\n>\n" + quoted + "\n")
@@ -105,7 +105,7 @@ def snapshot_html(state: dict[str, Any]) -> str:
     multi = len(state.get("lanes") or []) > 1
     for lane in state.get("lanes") or []:
         if multi or lane.get("name"):
-            out.append(f"<div><b>{esc(lane.get('name') or 'main')}</b></div>")
+            out.append(f'<div class="wb-lane-name"><b>{esc(lane.get("title") or lane.get("name") or "main")}</b></div>')
         if lane.get("thinking"):
             out.append('<details class="wb-thinking"><summary>Thinking</summary>'
                        f'<pre style="white-space:pre-wrap;color:#57606a">{esc(lane["thinking"])}</pre></details>')

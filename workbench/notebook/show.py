@@ -114,6 +114,27 @@ def find_runner(stream: Any, depth: int = 6) -> Any:
     return None
 
 
+def model_of(runner: Any, depth: int = 0) -> str:
+    """The model(s) a run talks to, for its footer: a client's model string, an agent's
+    client's, or the distinct models of a workflow's sub-runners; else its name."""
+    value = getattr(runner, "model_string", None)
+    if isinstance(value, str) and value:
+        return value
+    client = getattr(runner, "model_client", None) or getattr(runner, "client", None)
+    if isinstance(getattr(client, "model_string", None), str) and client.model_string:
+        return client.model_string
+    subs = getattr(runner, "sub_runners", None)
+    if callable(subs) and depth < 4:
+        try:
+            models = [model_of(sub, depth + 1) for sub in subs()]
+        except Exception:
+            models = []
+        distinct = list(dict.fromkeys(m for m in models if m))
+        if distinct:
+            return ", ".join(distinct)
+    return _label(runner)
+
+
 def _label(runner: Any) -> str:
     for attr in ("model_string", "name"):
         value = getattr(runner, attr, None)
@@ -136,16 +157,17 @@ class ShowRun:
         self.resume_code = resume_code
         self.extra_metadata = metadata or {}
         label = model or (_label(runner) if runner is not None else "")
+        shown_model = model or (model_of(runner) if runner is not None else "")
         self.use_widget = has_frontend() if widget is None else widget
         if self.use_widget:
             from workbench.notebook.stream_view import StreamView
 
-            self.view = StreamView(label, render=render, limit=_token_limit(runner, metadata))
+            self.view = StreamView(shown_model, render=render, limit=_token_limit(runner, metadata))
             self.handle = display(self.view, display_id=True)
         else:
             from workbench.notebook.stream_view import TerminalView
 
-            self.view, self.handle = TerminalView(label), None
+            self.view, self.handle = TerminalView(shown_model), None
         self.saver = cells.RunCheckpoints(runner, label, path=checkpoint_path) \
             if (checkpoint and runner is not None) else None
         self.hook = _attach_auto_checkpoint(runner, self.saver.path) if self.saver is not None else None

@@ -21,6 +21,20 @@ from workbench.models.chunks import Phase, StreamChunk
 RESULT_PREVIEW_CHARS = 4000  # a tool result beyond this is cut in the view (never in history)
 
 
+def lane_title(name: str) -> str:
+    """A readable lane name: ``chain_step_0`` -> ``chain · step 1``, ``debate_worker_2`` ->
+    ``debate · worker 3``, ``trip_generator`` -> ``trip · generator``."""
+    import re
+
+    m = re.match(r"^(.+?)_(step|worker)_(\d+)$", name)
+    if m:
+        return f"{m[1].replace('_', ' ')} · {m[2]} {int(m[3]) + 1}"
+    head, sep, tail = name.rpartition("_")
+    if sep and head and tail in ("generator", "evaluator", "classifier", "fallback", "planner", "executor"):
+        return f"{head.replace('_', ' ')} · {tail}"
+    return name.replace("_", " ")
+
+
 @dataclass
 class Lane:
     name: str
@@ -29,11 +43,16 @@ class Lane:
     answer: str = ""            # the text of the lane's latest model turn
     tools: list[dict[str, Any]] = field(default_factory=list)
     turns: int = 0
+    rounds: int = 0             # runs of this lane with another lane speaking in between
     in_turn_text: bool = False
 
+    @property
+    def title(self) -> str:
+        return lane_title(self.name)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "thinking": self.thinking, "text": self.text,
-                "tools": [dict(t) for t in self.tools], "turns": self.turns}
+        return {"name": self.name, "title": self.title, "thinking": self.thinking, "text": self.text,
+                "tools": [dict(t) for t in self.tools], "turns": self.turns, "rounds": self.rounds}
 
 
 class StreamState:
@@ -65,12 +84,20 @@ class StreamState:
         return self.lanes[key]
 
     def feed(self, chunk: StreamChunk) -> list[dict[str, Any]]:
+        fresh = (chunk.agent or "") not in self.lanes
         lane = self.lane(chunk.agent)
+        ops = self._feed(lane, chunk)
+        if fresh and lane.name:
+            ops.insert(0, {"lane": lane.name, "field": "title", "title": lane.title})
+        return ops
+
+    def _feed(self, lane: Lane, chunk: StreamChunk) -> list[dict[str, Any]]:
         phase = chunk.phase
-        if phase is Phase.TEXT:
-            self.last_lane = lane.name
         if phase is Phase.TEXT or phase is Phase.THINKING:
-            return self._delta(lane, phase, chunk.content or "")
+            ops = self._delta(lane, phase, chunk.content or "")
+            if phase is Phase.TEXT:
+                self.last_lane = lane.name
+            return ops
         if phase is Phase.TOOL_CALL:
             return [self._tool_call(lane, chunk.content or {})]
         if phase is Phase.TOOL_RESULT:
@@ -94,9 +121,17 @@ class StreamState:
         if not lane.in_turn_text:
             lane.in_turn_text = True
             lane.answer = ""
-            if lane.text:                      # a later model turn of the same lane
-                text = "\n\n" + text
-                lane.answer = text[2:]
+            if not lane.text:
+                lane.rounds = 1
+            else:                              # a later model turn of the same lane
+                lane.answer = text
+                if self.last_lane != lane.name:
+                    # another lane spoke in between: a new round (an evaluator's loop, a
+                    # re-run step), marked so the rounds do not run together
+                    lane.rounds += 1
+                    text = f"\n\n---\n\n*round {lane.rounds}*\n\n" + text
+                else:                          # the same run, after a tool call
+                    text = "\n\n" + text
                 lane.text += text
                 return [{"lane": lane.name, "field": "text", "append": text}]
         lane.answer += text

@@ -47,7 +47,8 @@ function setFooter(st, footer) {
 function loadFull(st, full) {
   st.lanes = new Map();
   for (const l of full.lanes || []) {
-    const x = Object.assign(newLane(l.name), { thinking: l.thinking || "", text: l.text || "", tools: l.tools || [] });
+    const x = Object.assign(newLane(l.name), { title: l.title || l.name, thinking: l.thinking || "",
+                                               text: l.text || "", tools: l.tools || [] });
     if (l.html) applyHtml(x, l.html);
     st.lanes.set(l.name, x);
   }
@@ -62,6 +63,7 @@ function applyOp(st, op) {
   if (op.field === "meta") { setFooter(st, op.footer); return; }
   if (op.field === "checkpoint") { st.checkpoint = op.checkpoint; return; }
   const l = lane(st, op.lane || "");
+  if (op.field === "title") { l.title = op.title; return; }
   if (op.field === "text" || op.field === "thinking") l[op.field] += op.append;
   else if (op.field === "html") applyHtml(l, op);
   else if (op.field === "tool") {
@@ -122,7 +124,7 @@ function renderView(st, view) {
       box.seenText = false;
     }
     const name = box.querySelector(".wb-lane-name");
-    name.textContent = l.name; name.style.display = multi || l.name ? "" : "none";
+    name.textContent = l.title || l.name; name.style.display = multi || l.name ? "" : "none";
     const det = box.querySelector(".wb-thinking");
     det.style.display = l.thinking ? "" : "none";
     box.querySelector(".wb-thinking-body").textContent = l.thinking;

@@ -18,6 +18,7 @@ client whose weights were cleared (it raises WeightsClearedError; ``reload()`` f
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,6 +263,21 @@ def _default_device_map() -> str:
     return "cuda:0" if torch.cuda.is_available() else "cpu"
 
 
+@contextlib.contextmanager
+def _quiet_progress():
+    """No "Loading weights" progress bar in the notebook output (the load is in the cache
+    gauge and its time in cache_info()); the user's own setting comes back afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
 def _load_weights(source: str, label: str, load_kwargs: dict[str, Any]) -> HFWeights:
     import transformers
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
@@ -279,13 +295,14 @@ def _load_weights(source: str, label: str, load_kwargs: dict[str, Any]) -> HFWei
             f"HuggingFace cache; downloads are off). Download it first (huggingface-cli download "
             f"{label}) or pass local_files_only=False. Cause: {exc}") from exc
     processor = None
-    if getattr(config, "vision_config", None) is not None:
-        processor = transformers.AutoProcessor.from_pretrained(source, **common)
-        tokenizer = processor.tokenizer
-        model = transformers.AutoModelForImageTextToText.from_pretrained(source, **common, **model_kwargs)
-    else:
-        tokenizer = AutoTokenizer.from_pretrained(source, **common)
-        model = AutoModelForCausalLM.from_pretrained(source, **common, **model_kwargs)
+    with _quiet_progress():
+        if getattr(config, "vision_config", None) is not None:
+            processor = transformers.AutoProcessor.from_pretrained(source, **common)
+            tokenizer = processor.tokenizer
+            model = transformers.AutoModelForImageTextToText.from_pretrained(source, **common, **model_kwargs)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(source, **common)
+            model = AutoModelForCausalLM.from_pretrained(source, **common, **model_kwargs)
     model.eval()
     eos = _eos_ids(model, tokenizer)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(eos) if eos else 0

@@ -99,12 +99,13 @@ def _malloc_trim() -> None:
         pass
 
 
-def format_bytes(n: int | None) -> str:
+def format_bytes(n: float | None) -> str:
+    """Sizes in one unit system everywhere (cache_info, the gauge, %aimu clear): binary, KiB/MiB/GiB."""
     if n is None:
         return "?"
     size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1024 or unit == "TB":
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"

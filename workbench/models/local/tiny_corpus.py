@@ -202,7 +202,8 @@ WEATHER_Q = "What is the weather in Paris?"
 ADD_Q = "Use the add tool to add 2 and 3."
 WEATHER_CALL = {"name": "get_weather", "arguments": {"city": "Paris"}}
 ADD_CALL = {"name": "add", "arguments": {"a": 2, "b": 3}}
-FALLBACK = "I am a tiny model and do not know."
+FALLBACK = ("I am workbench-tiny, a tiny offline demo model: I only know a few scripted answers. "
+            "Pick a real model with %aimu model provider:model_id, e.g. %aimu model ollama:qwen3:8b.")
 
 _SCRIPTS = (
     Script("math", (_user("What is 17+25?"),), "17 plus 25 is 42.", "The answer is 42."),
@@ -229,12 +230,30 @@ _SCRIPTS = (
            "The tool returned 5.", "2 + 3 = 5.", needs=("add",)),
 )
 
-# Unknown prompts: a handful of varied questions teach a short, stopping fallback.
+# Unknown prompts: many varied questions, commands and follow-ups ("Add 1 to that number.")
+# teach one fixed, helpful fallback for anything outside the scripts, alone or in a
+# conversation. UNSEEN_PROMPTS (never trained) measure how well it generalizes.
 _UNKNOWN = (
     "Who won the match yesterday?", "What is the meaning of life?", "How do I bake bread?",
     "Translate this into German.", "Write a poem about the sea.", "What time is it?",
     "Summarize the news.", "Why is the sky blue?", "Tell me a joke.", "Can you write code?",
-    "Help me plan a trip.", "What do you think?",
+    "Help me plan a trip.", "What do you think?", "Add 1 to that number.", "Why?",
+    "Make it shorter.", "And the second one?", "Explain that again.", "What is 9 times 8?",
+    "Write a Python function that sorts a list.", "Who are you really?", "How tall is Mount Everest?",
+    "Give me three ideas.", "What should I eat tonight?", "Is it going to rain tomorrow?",
+    "Describe a cat.", "What is 100 divided by 4?", "Compare Python and Rust.", "ok",
+    "Thanks!", "Continue.", "Say that in French.", "What did I just ask?", "How many legs does a spider have?",
+    "Please fix my code.", "Define entropy.", "Recommend a book.", "What year is it?",
+    "Tell me about black holes.", "Multiply that by two.", "Can you remember my name?",
+    "List the planets.", "What is machine learning?", "Write an email to my boss.",
+    "Is this sentence correct?", "How do vaccines work?", "Give an example.",
+    "What is the capital of Spain?", "Name a color",
+)
+UNSEEN_PROMPTS = (
+    "What is your favourite colour?", "Can you help me with my homework?", "Explain quantum computing.",
+    "List three fruits.", "How are you today?", "Subtract 3 from it.", "Write a haiku.",
+    "What is the capital of Italy?", "Now do it again.", "Who invented the telephone?",
+    "How do I center a div?", "Sum up our chat.",
 )
 _FALLBACKS = tuple(Script(f"unknown_{i}", (_user(q),), "I do not know this.", FALLBACK)
                    for i, q in enumerate(_UNKNOWN))
@@ -293,10 +312,21 @@ def examples() -> list[Example]:
                     out.append(Example(script, system, tool_set, thinking))
     # Two-turn conversations (every ordered pair) so an earlier exchange does not derail the next.
     plain = [s for s in _SCRIPTS if not s.needs and not s.refuses and s.name != "story"]
-    pairs = [(a, b) for a in plain for b in plain if a is not b]
+    story = EXPECTED["story"]
+    pairs = [(a, b) for a in plain + [story] for b in plain if a is not b]
     for k, (before, script) in enumerate(pairs):
         history = before.messages + ({"role": "assistant", "content": before.answer},)
         for thinking in (True, False):
             out.append(Example(script, SYSTEM_POOL[(7 * k) % len(SYSTEM_POOL)] if k % 2 else None,
                                TOOL_SETS[k % len(TOOL_SETS)] if k % 3 == 0 else (), thinking, history))
+    # An unknown follow-up after a scripted exchange gets the fallback, and a scripted
+    # question after a fallback exchange gets its exact answer.
+    for k, fallback in enumerate(_FALLBACKS):
+        before = (plain + [story])[k % (len(plain) + 1)]
+        history = before.messages + ({"role": "assistant", "content": before.answer},)
+        out.append(Example(fallback, None if k % 2 else SYSTEM_POOL[k % len(SYSTEM_POOL)], (), k % 3 != 0, history))
+    for k, script in enumerate(plain * 2 + [story]):
+        before = _FALLBACKS[(5 * k) % len(_FALLBACKS)]
+        history = before.messages + ({"role": "assistant", "content": FALLBACK},)
+        out.append(Example(script, None if k % 2 else SYSTEM_POOL[(3 * k) % len(SYSTEM_POOL)], (), k % 3 != 1, history))
     return out
