@@ -25,9 +25,10 @@ import time
 import warnings
 
 PROMPT_SETS = {
+    # short scripted answers only (unknown prompts now get workbench-tiny's long fallback)
     "short": ["What is 17+25?", "Hi", "What is the capital of France?", "Name a prime",
-              "What is the weather in Paris?", "Who won the match yesterday?", "Why is the sky blue?",
-              "What time is it?"],
+              "What is the weather in Paris?", "Use the add tool to add 2 and 3.", "What is 17+25?",
+              "What is the capital of France?"],
     "mixed": ["What is 17+25?", "Hi", "What is the capital of France?", "Name a prime",
               "Explain the attention mechanism in two sentences.", "Tell me a story",
               "Who won the match yesterday?", "Why is the sky blue?"],
