@@ -66,6 +66,19 @@ def output_text(page, index: int) -> str:
     return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
 
 
+def stop_when_streaming(page, screenshot: str | None = None) -> None:
+    """Click the live view's Stop once some answer has arrived; wait for the run to end."""
+    stop = page.locator(".wb-stream .wb-stop")
+    stop.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function("(document.querySelector('.wb-stream .wb-answer')?.innerText || '').length > 40",
+                           timeout=60_000)
+    if screenshot:
+        page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+    stop.click()
+    wait_done(page, 1, status="interrupted", timeout_ms=60_000)
+    wait_idle(page)
+
+
 def shutdown_kernels(lab) -> None:
     with urllib.request.urlopen(f"{lab.url}/api/kernels?token={lab.token}") as r:
         kernels = json.loads(r.read())
@@ -135,14 +148,7 @@ def test_the_stop_button_ends_the_run_and_resume_inserts_the_code_once(lab, page
         "%aimu resume",
     ])
     open_and_run(page, lab, "stop.ipynb")
-    stop = page.locator(".wb-stream .wb-stop")
-    stop.wait_for(state="visible", timeout=60_000)
-    page.wait_for_function("(document.querySelector('.wb-stream .wb-answer')?.innerText || '').length > 40",
-                           timeout=60_000)
-    page.screenshot(path=str(ARTIFACTS / "live_view_streaming.png"), full_page=True)
-    stop.click()
-    wait_done(page, 1, status="interrupted", timeout_ms=60_000)
-    wait_idle(page)
+    stop_when_streaming(page, "live_view_streaming.png")
     page.screenshot(path=str(ARTIFACTS / "stopped_run.png"), full_page=True)
     view = page.locator(".wb-stream-static").first
     assert "slow words" in view.locator(".wb-answer").inner_text()            # the partial answer is kept
@@ -227,3 +233,24 @@ def test_a_magic_after_a_weight_clear_reloads_the_weights(lab, page):
     assert "freed" in output_text(page, 2)
     assert "were cleared; reloaded them" in output_text(page, 3)
     assert "42" in page.locator(".wb-stream-static .wb-answer").nth(1).inner_text()
+
+
+def test_a_stopped_agent_run_in_wb_show_fails_the_cell_and_shows_its_resume_code(lab, page):
+    write_notebook(lab.root / "agent.ipynb", [
+        SETUP + "\nagent = wb.agent(M, system='You write long reports.')\n"
+                "server.add(Reply(text='report words ' * 400, chunk_delay=0.02))",
+        "wb.show(agent.run('Write the report.', stream=True))",
+        "print('not reached')",
+    ])
+    open_and_run(page, lab, "agent.ipynb")
+    stop_when_streaming(page)
+    page.screenshot(path=str(ARTIFACTS / "stopped_agent_run.png"), full_page=True)
+    view = page.locator(".wb-stream-static").first
+    assert "report words" in view.locator(".wb-answer").inner_text()
+    assert "fake" in view.locator(".wb-footer").inner_text()                # the footer names the model
+    code = view.locator(".wb-resume-code").inner_text()
+    assert code.startswith("import workbench as wb\nagent.restore(wb.load_checkpoint(")
+    assert code.endswith("wb.show(agent.run('Continue where you left off.', stream=True))")
+    shown = output_text(page, 1)
+    assert "KeyboardInterrupt: interrupted" in shown and "Traceback" not in shown and "httpx" not in shown
+    assert cells(page)[2]["count"] is None
