@@ -5,7 +5,8 @@
     │   ├── ModelStringError        malformed "provider:model_id" (also a ValueError)
     │   ├── UnknownProviderError    lists the valid providers
     │   ├── MissingAPIKeyError      names the environment variable, never the key
-    │   └── MissingDependencyError  names the extra to install
+    │   ├── MissingDependencyError  names the extra to install
+    │   └── DataError               a data set, template or scorer that do not fit each other
     ├── ProviderError               the provider failed a request
     │   ├── ConnectionFailed        names the host
     │   ├── AuthenticationError     401 / 403
@@ -17,7 +18,9 @@
     │   └── ContextOverflowError    the prompt does not fit the context window
     ├── WeightsClearedError         an in-process client's weights were cleared
     ├── ToolError                   a tool could not be prepared or dispatched
-    └── CheckpointError             a checkpoint is corrupt or belongs to another runner
+    ├── CheckpointError             a checkpoint is corrupt or belongs to another runner
+    ├── JudgeParseError             a judge model replied without a readable score (a row error)
+    └── RunStoreError               a run store or prompt catalog file cannot be used
 
     SlowPathWarning (a RuntimeWarning): an in-process model fell back to a slower engine
 
@@ -157,6 +160,22 @@ class ToolError(WorkbenchError):
 
 class CheckpointError(WorkbenchError):
     """A checkpoint could not be read, or does not fit the runner restoring it."""
+
+
+class DataError(ConfigurationError):
+    """A data set, template or scorer that do not fit each other (found before any request)."""
+
+
+class JudgeParseError(WorkbenchError):
+    """A judge model's reply had no score; ``reply`` holds the raw text (recorded as a row error)."""
+
+    def __init__(self, message: str, reply: str = ""):
+        super().__init__(message)
+        self.reply = reply
+
+
+class RunStoreError(WorkbenchError):
+    """A run store or prompt catalog cannot be opened or does not hold what was asked for."""
 
 
 class SlowPathWarning(RuntimeWarning):

@@ -34,15 +34,14 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import re
 import shlex
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from workbench.prompts.answers import code_blocks, extract_code
+
 FORMATS = ("markdown", "code", "json", "text")
-VAR_PATTERN = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
-CODE_FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.S)
 
 LINE_HELP = """%aimu line commands:
   %aimu model [NAME]        show or set the session model (e.g. hf:workbench-tiny)
@@ -89,23 +88,17 @@ def cell_parser() -> argparse.ArgumentParser:
 
 
 def interpolate(text: str, namespace: dict[str, Any]) -> str:
-    """Replace ``{name}`` for names defined in ``namespace``; leave every other brace alone."""
-    def sub(match: re.Match) -> str:
-        name = match.group(1)
-        return str(namespace[name]) if name in namespace else match.group(0)
-    return VAR_PATTERN.sub(sub, text)
+    """Replace ``{name}`` for names defined in ``namespace``; leave every other brace alone
+    (the rule of ``PromptTemplate``, so a cell and a template fill the same way)."""
+    from workbench.prompts.template import fill
 
-
-def extract_code(text: str) -> str:
-    """The fenced code blocks of an answer (joined), or the whole answer when there are none."""
-    blocks = [b.rstrip("\n") for b in CODE_FENCE.findall(text)]
-    return "\n\n".join(blocks) if blocks else text.strip()
+    return fill(text, namespace)
 
 
 def code_of(text: str) -> str | None:
     """What ``--format code`` may put into a cell: fenced code, or an answer that parses as
     Python (one bare word does not count: it is prose); None for prose."""
-    blocks = [b.rstrip("\n") for b in CODE_FENCE.findall(text)]
+    blocks = code_blocks(text)
     if blocks:
         return "\n\n".join(blocks)
     body = text.strip()

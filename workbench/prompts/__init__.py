@@ -1,0 +1,28 @@
+"""Prompts: templates that leave other braces alone, a versioned catalog, scorers.
+
+    from workbench.prompts import PromptTemplate, PromptCatalog, ExactMatchScorer, LLMJudgeScorer
+"""
+
+from __future__ import annotations
+
+from workbench._lazy import lazy_exports
+
+_LAZY = {
+    "PromptTemplate": "workbench.prompts.template:PromptTemplate",
+    "PromptCatalog": "workbench.prompts.catalog:PromptCatalog",
+    "Prompt": "workbench.prompts.catalog:Prompt",
+    "Score": "workbench.prompts.scorer:Score",
+    "Scorer": "workbench.prompts.scorer:Scorer",
+    "RowScorer": "workbench.prompts.scorer:RowScorer",
+    "KeywordScorer": "workbench.prompts.scorer:KeywordScorer",
+    "ExactMatchScorer": "workbench.prompts.scorer:ExactMatchScorer",
+    "ContainsScorer": "workbench.prompts.scorer:ContainsScorer",
+    "RegexScorer": "workbench.prompts.scorer:RegexScorer",
+    "NumericScorer": "workbench.prompts.scorer:NumericScorer",
+    "JSONFieldScorer": "workbench.prompts.scorer:JSONFieldScorer",
+    "FunctionScorer": "workbench.prompts.scorer:FunctionScorer",
+    "LLMJudgeScorer": "workbench.prompts.scorer:LLMJudgeScorer",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+__all__ = sorted(_LAZY)

@@ -1,15 +1,26 @@
-"""Scorers: how good is an output for a task? (Used by PlanExecuteEvaluator and tuners.)
+"""Scorers: how good is an output? For an agent's task, and for a data set's row.
 
-A scorer is anything with ``score(task, output, criteria=None) -> Score``. ``Score.value``
-is in [0, 1]; ``passed`` may be decided by the scorer, else by a threshold; ``feedback``
-says what to fix and is fed back into the next plan.
+An agent-side scorer has ``score(task, output, criteria=None) -> Score`` (PlanExecuteEvaluator
+uses it); a row scorer has ``score_row(output, row) -> Score`` and ``columns`` (the data
+columns it reads, checked before a benchmark sends anything). ``Score.value`` is in [0, 1];
+``passed`` may be decided by the scorer, else by a threshold; ``feedback`` says what to fix.
+A Score unpacks as AIMU's ``(score, feedback)`` pair.
+
+Row scorers: ExactMatchScorer, ContainsScorer, RegexScorer, NumericScorer, JSONFieldScorer,
+FunctionScorer, and LLMJudgeScorer (both kinds). A judge reply without a score raises
+JudgeParseError with the raw reply: the benchmark records it as a row error, never as a
+made-up score.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+
+from workbench.errors import DataError, JudgeParseError
 
 
 @dataclass
@@ -31,10 +42,165 @@ class Score:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def __iter__(self):                      # score, feedback = scorer.score(...)
+        return iter((self.value, self.feedback))
+
 
 @runtime_checkable
 class Scorer(Protocol):
     def score(self, task: str, output: str, criteria: str | None = None) -> Score: ...
+
+
+@runtime_checkable
+class RowScorer(Protocol):
+    columns: tuple[str, ...]
+
+    def score_row(self, output: str, row: Mapping[str, Any]) -> Score: ...
+
+
+def check_columns(scorer: Any, columns: list[str]) -> None:
+    """DataError before a run when a scorer reads a column the data does not have."""
+    missing = [c for c in getattr(scorer, "columns", ()) if c not in columns]
+    if missing:
+        raise DataError(f"{type(scorer).__name__} reads the column(s) {', '.join(missing)}, which the data does "
+                        f"not have. Columns: {', '.join(columns) or '(none)'}. Pass target='COLUMN' for the "
+                        "column that holds the expected answer.")
+
+
+class _ReadsTarget:
+    """A row scorer that compares against one column, ``target``."""
+
+    target: str
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.target,)
+
+
+def _normalize(text: Any, case_sensitive: bool) -> str:
+    out = " ".join(str(text).split()).strip()
+    return out if case_sensitive else out.lower()
+
+
+@dataclass
+class ExactMatchScorer(_ReadsTarget):
+    """1 when the output equals the ``target`` column (whitespace collapsed; case-insensitive
+    unless ``case_sensitive``; a trailing period ignored)."""
+
+    target: str = "expected"
+    case_sensitive: bool = False
+
+    def score_row(self, output: str, row: Mapping[str, Any]) -> Score:
+        got, want = (_normalize(x, self.case_sensitive).rstrip(".") for x in (output, row[self.target]))
+        ok = got == want
+        return Score(1.0 if ok else 0.0, "" if ok else f"Expected {row[self.target]!r}.", ok)
+
+
+@dataclass
+class ContainsScorer(_ReadsTarget):
+    """1 when the ``target`` column's text appears in the output."""
+
+    target: str = "expected"
+    case_sensitive: bool = False
+
+    def score_row(self, output: str, row: Mapping[str, Any]) -> Score:
+        ok = _normalize(row[self.target], self.case_sensitive) in _normalize(output, self.case_sensitive)
+        return Score(1.0 if ok else 0.0, "" if ok else f"Does not contain {row[self.target]!r}.", ok)
+
+
+@dataclass
+class RegexScorer:
+    """1 when ``pattern`` matches the output (``target``: compare the first group to a column)."""
+
+    pattern: str
+    target: str | None = None
+    flags: int = re.IGNORECASE
+
+    def __post_init__(self) -> None:
+        try:
+            self._regex = re.compile(self.pattern, self.flags)
+        except re.error as exc:
+            raise DataError(f"RegexScorer: the pattern {self.pattern!r} does not compile ({exc}).") from None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.target,) if self.target else ()
+
+    def score_row(self, output: str, row: Mapping[str, Any]) -> Score:
+        m = self._regex.search(output or "")
+        if m is None:
+            return Score(0.0, f"No match for {self.pattern!r}.", False)
+        if self.target is None:
+            return Score(1.0, "", True)
+        got = m.group(1) if m.groups() else m.group(0)
+        ok = _normalize(got, False) == _normalize(row[self.target], False)
+        return Score(1.0 if ok else 0.0, "" if ok else f"Matched {got!r}, expected {row[self.target]!r}.", ok)
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:[.,]\d+)*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+@dataclass
+class NumericScorer(_ReadsTarget):
+    """1 when the last number in the output is within ``tolerance`` (absolute) or
+    ``relative`` of the ``target`` column."""
+
+    target: str = "expected"
+    tolerance: float = 1e-6
+    relative: float = 0.0
+
+    def score_row(self, output: str, row: Mapping[str, Any]) -> Score:
+        numbers = _NUMBER.findall(output or "")
+        if not numbers:
+            return Score(0.0, "No number in the output.", False)
+        got = float(numbers[-1].replace(",", ""))
+        want = float(row[self.target])
+        ok = math.isclose(got, want, abs_tol=self.tolerance, rel_tol=self.relative)
+        return Score(1.0 if ok else 0.0, "" if ok else f"Got {got:g}, expected {want:g}.", ok)
+
+
+@dataclass
+class JSONFieldScorer(_ReadsTarget):
+    """1 when the output's JSON (a fenced block or the whole text) has ``field`` equal to the
+    ``target`` column; unparseable JSON scores 0 with the reason as feedback."""
+
+    field: str
+    target: str = "expected"
+
+    def score_row(self, output: str, row: Mapping[str, Any]) -> Score:
+        from workbench.prompts.answers import extract_code
+
+        try:
+            data = json.loads(extract_code(output or ""))
+        except ValueError as exc:
+            return Score(0.0, f"The output is not JSON ({exc}).", False)
+        value: Any = data
+        for key in self.field.split("."):
+            if not isinstance(value, Mapping) or key not in value:
+                return Score(0.0, f"The JSON has no field {self.field!r}.", False)
+            value = value[key]
+        ok = _normalize(value, False) == _normalize(row[self.target], False)
+        return Score(1.0 if ok else 0.0, "" if ok else f"{self.field} is {value!r}, expected {row[self.target]!r}.",
+                     ok)
+
+
+@dataclass
+class FunctionScorer:
+    """Your own function ``fn(output, row)`` returning a Score, a (score, feedback) pair, a
+    bool or a number in [0, 1]."""
+
+    fn: Callable[[str, Mapping[str, Any]], Any]
+    columns: tuple[str, ...] = ()
+
+    def score_row(self, output: str, row: Mapping[str, Any]) -> Score:
+        result = self.fn(output, row)
+        if isinstance(result, Score):
+            return result
+        if isinstance(result, bool):
+            return Score(1.0 if result else 0.0, "", result)
+        if isinstance(result, tuple) and len(result) == 2:
+            return Score(float(result[0]), str(result[1]))
+        return Score(float(result))
 
 
 @dataclass
@@ -86,16 +252,42 @@ _FEEDBACK = re.compile(r"FEEDBACK\s*[:=]\s*(.*)", re.IGNORECASE | re.DOTALL)
 
 @dataclass
 class LLMJudgeScorer:
-    """Asks a model to grade; uses ``client.generate`` so the judge keeps no history."""
+    """Asks a model to grade; uses ``client.generate`` so the judge keeps no history.
+
+    As a row scorer, ``task`` is the ``task_column`` (default: the prompt sent), ``rubric``
+    is added to the criteria, and a reply without a SCORE line raises JudgeParseError.
+    """
 
     client: Any
     criteria: str = "Correct, complete and clear."
     prompt_template: str = JUDGE_PROMPT
+    rubric: str | None = None
+    task_column: str | None = None
+    threshold: float = 0.7
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.task_column,) if self.task_column else ()
+
+    def _ask(self, task: str, output: str, criteria: str | None) -> str:
+        from workbench.prompts.template import fill
+
+        criteria = criteria or self.criteria
+        if self.rubric:
+            criteria = f"{criteria}\n\nRubric:\n{self.rubric}"
+        return self.client.generate(fill(self.prompt_template, {"task": task, "output": output,
+                                                                "criteria": criteria}))
 
     def score(self, task: str, output: str, criteria: str | None = None) -> Score:
-        reply = self.client.generate(self.prompt_template.format(
-            task=task, output=output, criteria=criteria or self.criteria))
-        return parse_judgement(reply)
+        return parse_judgement(self._ask(task, output, criteria))
+
+    def score_row(self, output: str, row: Mapping[str, Any]) -> Score:
+        task = str(row[self.task_column]) if self.task_column else str(row.get("__prompt__", ""))
+        reply = self._ask(task, output, None)
+        if _SCORE.search(reply or "") is None:
+            raise JudgeParseError(f"The judge replied without a SCORE line: {(reply or '')[:200]!r}", reply or "")
+        judged = parse_judgement(reply)
+        return Score(judged.value, judged.feedback, judged.value >= self.threshold)
 
 
 def parse_judgement(reply: str) -> Score:

@@ -1,0 +1,177 @@
+"""Benchmark on the fake OpenAI server: bad input, faults, the run store, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import workbench as wb
+from workbench.errors import DataError, RunStoreError
+from workbench.evals import Benchmark, BenchmarkResults, RunStore, list_runs
+from workbench.models.retry import RetryPolicy
+from workbench.prompts import ExactMatchScorer, LLMJudgeScorer
+from workbench.testing import FakeOpenAIServer, Reply
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = [{"q": f"What is {i} + {i}?", "expected": str(2 * i)} for i in range(12)]
+FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.05)
+
+
+def client_for(server, **kwargs):
+    return wb.client(f"openai-compat:fake@{server.base_url}", retry=FAST_RETRY, **kwargs)
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAIServer(default=Reply(text="0")) as fake:
+        yield fake
+
+
+def test_bad_input_fails_before_any_request(server, tmp_path):
+    scorer = ExactMatchScorer()
+    with pytest.raises(DataError, match=r"\{question\}.*Columns: q, expected"):
+        Benchmark("Q: {question}", DATA, scorer)
+    with pytest.raises(DataError, match="empty"):
+        Benchmark("Q: {q}", [], scorer)
+    with pytest.raises(DataError, match="Duplicate sample ids in 'q'"):
+        Benchmark("Q: {q}", DATA + DATA[:1], scorer, id_column="q")
+    with pytest.raises(DataError, match="reads the column.*answer"):
+        Benchmark("Q: {q}", DATA, ExactMatchScorer(target="answer"))
+    bench = Benchmark("Q: {q}", DATA, scorer)
+    with pytest.raises(DataError, match="max_concurrency"):
+        bench.run(client_for(server), max_concurrency=0)
+    with pytest.raises(RunStoreError, match="No run 'nope'"):
+        bench.run(client_for(server), store=tmp_path / "runs.db", resume="nope")
+    assert server.requests == []
+
+
+def test_rows_metrics_compare_and_the_store(server, tmp_path):
+    good = FakeOpenAIServer(default=Reply(text="0")).start()
+    try:
+        # the "good" model answers every question right (by a reply per request, in order)
+        bench = Benchmark("Q: {q}\nReply with the number only. Literal braces stay: {\"n\": 1}", DATA,
+                          ExactMatchScorer(), name="sums")
+        for row in DATA:
+            good.add(Reply(text=row["expected"]))
+        results = bench.run({"zero": client_for(server), "good": client_for(good)}, store=tmp_path / "runs.db",
+                            max_concurrency=1, run_id="exp-1")
+    finally:
+        good.stop()
+    assert results.run_id == "exp-1" and results.status == "finished" and len(results.rows) == 24
+    assert '{"n": 1}' in server.requests[0].json["messages"][-1]["content"]
+    m = results.metrics
+    assert m["good"]["mean_score"] == 1.0 and m["good"]["pass_rate"] == 1.0
+    assert m["zero"]["mean_score"] == pytest.approx(1 / 12) and m["zero"]["errors"] == 0   # "0" is right for 0+0
+    assert m["zero"]["ci_low"] < m["zero"]["mean_score"] < m["zero"]["ci_high"]
+    assert m["good"]["output_tokens"] > 0 and m["good"]["latency_p95_s"] >= m["good"]["latency_p50_s"] > 0
+    diff = results.compare("zero", "good")
+    assert diff["n"] == 12 and diff["mean_diff"] == pytest.approx(11 / 12) and diff["b_better"]
+    loaded = BenchmarkResults.load(tmp_path / "runs.db", "exp-1")           # after a kernel restart
+    assert loaded.rows == results.rows and loaded.info["config"]["models"] == ["zero", "good"]
+    runs = list_runs(tmp_path / "runs.db")
+    assert runs[0]["run_id"] == "exp-1" and runs[0]["rows"] == 24 and runs[0]["status"] == "finished"
+    out = json.loads(results.to_json(tmp_path / "r.json").read_text())
+    assert len(out["rows"]) == 24
+    assert results.to_csv(tmp_path / "r.csv").read_text().count("\n") == 25
+
+
+def test_a_flaky_provider_and_a_broken_judge_give_error_rows_and_the_run_goes_on(server, tmp_path):
+    # every third request: 429 with Retry-After, then 500 (retried), then a good answer;
+    # one request fails for good (400)
+    for i in range(12):
+        if i == 5:
+            server.add(Reply(status=400, error="bad request for this row"))
+        elif i % 3 == 2:
+            server.add(Reply(status=429, retry_after=0.01), Reply(status=500), Reply(text="0"))
+        else:
+            server.add(Reply(text="0"))
+    results = Benchmark("Q: {q}", DATA, ExactMatchScorer()).run(client_for(server), store=tmp_path / "runs.db",
+                                                               max_concurrency=1)
+    errors = [r for r in results.rows if r["error"]]
+    assert len(results.rows) == 12 and len(errors) == 1 and "bad request for this row" in errors[0]["error"]
+    assert results.metrics[next(iter(results.metrics))]["scored"] == 11
+
+    judge = FakeOpenAIServer(default=Reply(text="It looks fine to me.")).start()     # no SCORE line
+    try:
+        judged = Benchmark("Q: {q}", DATA[:3], LLMJudgeScorer(client_for(judge))).run(client_for(server))
+    finally:
+        judge.stop()
+    assert all(r["error"].startswith("JudgeParseError") and "It looks fine to me." in r["error"]
+               for r in judged.rows)
+    assert all(r["output"] is not None for r in judged.rows)      # the model's answer is kept
+
+
+def test_a_dataframe_in_and_out(server):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(DATA[:4])
+    results = Benchmark("Q: {q}", frame, ExactMatchScorer(), id_column="q").run(client_for(server))
+    out = results.to_pandas()
+    assert list(out["sample_id"]) == sorted(frame["q"]) and set(out["model"]) == {"openai-compat:fake"}
+
+
+def test_two_processes_write_one_store_without_losing_or_duplicating(server, tmp_path):
+    store = tmp_path / "shared.db"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO)!r})
+        import workbench as wb
+        from workbench.evals import Benchmark
+        from workbench.prompts import ExactMatchScorer
+        data = [{{"q": str(i), "expected": "0"}} for i in range(40)]
+        client = wb.client("openai-compat:fake@{server.base_url}")
+        Benchmark("{{q}}", data, ExactMatchScorer()).run(client, store={str(store)!r}, run_id=sys.argv[1],
+                                                         max_concurrency=8)
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, f"run-{k}"]) for k in range(2)]
+    for p in procs:
+        assert p.wait(120) == 0
+    runs = {r["run_id"]: r for r in list_runs(store)}
+    assert runs["run-0"]["rows"] == runs["run-1"]["rows"] == 40 and runs["run-0"]["errors"] == 0
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_sends_only_the_missing_rows(tmp_path):
+    """A benchmark in its own process, killed with SIGKILL about half way, then resumed here."""
+    data = [{"q": str(i), "expected": "0"} for i in range(60)]
+    with FakeOpenAIServer(default=Reply(text="0", delay=0.05)) as slow:
+        store = tmp_path / "runs.db"
+        script = textwrap.dedent(f"""
+            import sys
+            sys.path.insert(0, {str(REPO)!r})
+            import workbench as wb
+            from workbench.evals import Benchmark
+            from workbench.prompts import ExactMatchScorer
+            data = [{{"q": str(i), "expected": "0"}} for i in range(60)]
+            client = wb.client("openai-compat:fake@{slow.base_url}")
+            Benchmark("{{q}}", data, ExactMatchScorer()).run(client, store={str(store)!r}, run_id="long",
+                                                             max_concurrency=2)
+        """)
+        proc = subprocess.Popen([sys.executable, "-c", script])
+        deadline = time.monotonic() + 120
+        stored = 0
+        while time.monotonic() < deadline and stored < 25:
+            time.sleep(0.2)
+            if store.exists():
+                try:
+                    stored = RunStore(store).rows("long").__len__()
+                except Exception:
+                    stored = 0
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        before = len(RunStore(store).rows("long"))
+        assert 0 < before < 60
+        sent_before = len(slow.requests)
+        results = Benchmark("{q}", data, ExactMatchScorer()).run(
+            wb.client(f"openai-compat:fake@{slow.base_url}"), store=store, resume="long", max_concurrency=4)
+        resent = len(slow.requests) - sent_before
+    assert resent == 60 - before == results.sent                # only what was not stored
+    assert sorted(int(r["sample_id"]) for r in results.rows) == list(range(60))   # none lost or doubled
+    assert results.status == "finished" and all(r["error"] is None for r in results.rows)

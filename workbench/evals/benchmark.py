@@ -1,0 +1,163 @@
+"""Benchmark: a prompt (or several versions) over a data set, on one or more models, scored.
+
+    bench = Benchmark(prompt="Q: {question}\\nA:", data=rows, scorer=ExactMatchScorer(target="expected"))
+    results = bench.run({"tiny": wb.client("hf:workbench-tiny")}, store="runs.db", max_concurrency=8)
+    results.metrics            # per model: mean score with a 95% interval, pass rate, errors, tokens, latency
+    results.compare("tiny", "gpt")
+    BenchmarkResults.load("runs.db", results.run_id)       # after a kernel restart
+    bench.run(clients, store="runs.db", resume=results.run_id)   # only missing (or errored) rows are sent
+
+Everything that can be wrong with the input (a template field with no column, an empty data
+set, duplicate sample ids, a scorer reading a missing column) raises DataError before any
+request. During the run, a failing row is recorded with its error and the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from workbench.errors import DataError
+from workbench.evals.engine import Job, execute
+from workbench.evals.results import BenchmarkResults
+from workbench.evals.store import RunStore, open_store
+from workbench.prompts.scorer import check_columns
+from workbench.prompts.template import PromptTemplate, as_template
+
+
+def records(data: Any) -> list[dict[str, Any]]:
+    """Rows as dicts, from a list of dicts or anything with ``to_dict("records")`` (pandas)."""
+    if hasattr(data, "to_dict") and not isinstance(data, Mapping):
+        data = data.to_dict("records")
+    if isinstance(data, Mapping):
+        raise DataError("data is one mapping; pass a list of rows (dicts) or a DataFrame.")
+    rows = [dict(r) for r in data]
+    if not rows:
+        raise DataError("The data set is empty: a benchmark needs at least one row.")
+    return rows
+
+
+def _versions(prompt: Any) -> dict[int, PromptTemplate]:
+    """Prompt versions by number: one prompt is version 1; a list counts 1, 2, ...; catalog
+    Prompts keep their own version numbers."""
+    items = list(prompt) if isinstance(prompt, (list, tuple)) else [prompt]
+    if not items:
+        raise DataError("No prompt: pass a template string, a PromptTemplate or a list of them.")
+    out: dict[int, PromptTemplate] = {}
+    for i, item in enumerate(items, start=1):
+        version = getattr(item, "version", None) if not isinstance(item, (str, PromptTemplate)) else None
+        number = int(version) if isinstance(version, int) else i
+        if number in out:
+            raise DataError(f"Two prompts share version {number}; give each a distinct version.")
+        out[number] = as_template(item if isinstance(item, (str, PromptTemplate)) else str(item))
+    return out
+
+
+def _clients(clients: Any) -> dict[str, Any]:
+    if isinstance(clients, Mapping):
+        named = dict(clients)
+    else:
+        items = list(clients) if isinstance(clients, (list, tuple)) else [clients]
+        named = {getattr(c, "model_string", None) or f"model_{i}": c for i, c in enumerate(items)}
+    if not named:
+        raise DataError("No models: pass a client, a list of clients, or {name: client}.")
+    for name, client in named.items():
+        if not callable(getattr(client, "generate", None)):
+            raise DataError(f"{name!r} is not a model client (it has no generate()); pass wb.client('provider:model').")
+    return named
+
+
+class Benchmark:
+    def __init__(self, prompt: Any, data: Any, scorer: Any, *, id_column: str | None = None,
+                 name: str = "benchmark", generate_kwargs: dict | None = None):
+        self.prompts = _versions(prompt)
+        self.rows = records(data)
+        self.scorer = scorer
+        self.name = name
+        self.generate_kwargs = dict(generate_kwargs or {})
+        self.id_column = id_column
+        columns = list(self.rows[0])
+        if id_column is not None and id_column not in columns:
+            raise DataError(f"id_column={id_column!r} is not a column. Columns: {', '.join(columns)}.")
+        for template in self.prompts.values():
+            template.check(columns)
+        if not callable(getattr(scorer, "score_row", None)):
+            raise DataError(f"{type(scorer).__name__} cannot score data rows (no score_row); use e.g. "
+                            "ExactMatchScorer(target='expected') or FunctionScorer(fn).")
+        check_columns(scorer, columns)
+        self.sample_ids = [str(r[id_column]) if id_column else str(i) for i, r in enumerate(self.rows)]
+        seen: set[str] = set()
+        dupes = sorted({s for s in self.sample_ids if s in seen or seen.add(s)})
+        if dupes:
+            raise DataError(f"Duplicate sample ids in {id_column!r}: {', '.join(dupes[:5])}; ids must be unique "
+                            "(or leave id_column out to number the rows).")
+
+    def jobs(self, models: Iterable[str], epochs: int) -> list[Job]:
+        return [Job(model, sid, epoch, version, template.render(row), row)
+                for model in models for version, template in self.prompts.items()
+                for epoch in range(epochs) for sid, row in zip(self.sample_ids, self.rows)]
+
+    def run(self, clients: Any, *, store: "str | Path | RunStore | None" = None, run_id: str | None = None,
+            resume: str | None = None, max_concurrency: int = 8, epochs: int = 1) -> BenchmarkResults:
+        """Run (or resume) the benchmark and return its results (see the module doc)."""
+        return _run_sync(self.arun(clients, store=store, run_id=run_id, resume=resume,
+                                   max_concurrency=max_concurrency, epochs=epochs))
+
+    async def arun(self, clients: Any, *, store: "str | Path | RunStore | None" = None, run_id: str | None = None,
+                   resume: str | None = None, max_concurrency: int = 8, epochs: int = 1) -> BenchmarkResults:
+        named = _clients(clients)
+        if not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise DataError(f"max_concurrency must be an int >= 1, got {max_concurrency!r}.")
+        if not isinstance(epochs, int) or epochs < 1:
+            raise DataError(f"epochs must be an int >= 1, got {epochs!r}.")
+        if resume is not None and run_id is not None and resume != run_id:
+            raise DataError("Pass run_id= or resume=, not two different ids.")
+        scratch = None
+        if store is None:              # rows still go through a store: a temporary file
+            import tempfile
+
+            scratch = Path(tempfile.mkdtemp(prefix="workbench-run-")) / "runs.db"
+        opened = open_store(store if store is not None else scratch)
+        own = opened is not store
+        rid = resume or run_id or f"{self.name}-{uuid.uuid4().hex[:8]}"
+        if resume is not None and not opened.has_run(resume):
+            opened.run_info(resume)        # raises RunStoreError listing the runs there
+        done = opened.done_keys(rid) if resume is not None else set()
+        jobs = [j for j in self.jobs(named, epochs) if j.key not in done]
+        config = {"models": list(named), "prompt_versions": list(self.prompts), "epochs": epochs,
+                  "rows": len(self.rows), "scorer": type(self.scorer).__name__, "max_concurrency": max_concurrency,
+                  "generate_kwargs": self.generate_kwargs}
+        opened.start_run(rid, self.name, config, {v: t.text for v, t in self.prompts.items()})
+        status = "failed"
+        try:
+            await execute(jobs, named, self.scorer, run_id=rid, max_concurrency=max_concurrency,
+                          generate_kwargs=self.generate_kwargs or None, on_row=opened.write_row)
+            status = "finished"
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            status = "interrupted"
+            raise
+        finally:
+            opened.finish_run(rid, status)
+            results = BenchmarkResults(rid, opened.rows(rid), store_path=None if own else opened.path,
+                                       info=opened.run_info(rid), sent=len(jobs))
+            if own:
+                opened.close()
+            if scratch is not None:
+                import shutil
+
+                shutil.rmtree(scratch.parent, ignore_errors=True)
+        return results
+
+
+def _run_sync(coro):
+    """Run the async core from sync code, also inside Jupyter (where a loop is running)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:   # a notebook cell: its own loop
+        return pool.submit(asyncio.run, coro).result()

@@ -1,0 +1,131 @@
+"""The experiment engine: one async core for benchmarks (and, later, tuners).
+
+A *job* is one (model, sample, epoch, prompt version). ``execute`` runs jobs with at most
+``max_concurrency`` in flight per model; each in-flight job holds its own fork of the
+model's client (its own conversation state, the same connection or weights), so rows
+never see each other's history or usage. Sync clients run in worker threads (in-process
+models then batch through their scheduler); ``workbench.aio`` clients are awaited. A job
+that fails becomes a row with ``error`` set and the run goes on; each finished row is
+handed to ``on_row`` at once (the store writes it). Ctrl-C cancels what is in flight;
+finished rows are already stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from workbench.errors import JudgeParseError
+
+
+@dataclass(frozen=True)
+class Job:
+    model: str
+    sample_id: str
+    epoch: int
+    prompt_version: int
+    prompt: str
+    row: Mapping[str, Any]
+
+    @property
+    def key(self) -> tuple:
+        return (self.model, self.sample_id, self.epoch, self.prompt_version)
+
+
+class ForkPool:
+    """Forks of one client, one per concurrent job, made on demand and reused."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self.idle: list[Any] = []
+
+    def take(self) -> Any:
+        if self.idle:
+            return self.idle.pop()
+        from workbench.agents.runner import fork_client
+
+        is_async = inspect.iscoroutinefunction(getattr(self.client, "generate", None))
+        return self.client if is_async else fork_client(self.client)
+
+    def give(self, fork: Any) -> None:
+        if fork is not self.client:
+            self.idle.append(fork)
+
+
+def _call_sync(client: Any, prompt: str, generate_kwargs: dict | None) -> dict[str, Any]:
+    started = time.perf_counter()
+    output = client.generate(prompt, generate_kwargs=generate_kwargs)
+    return {"output": output, "thinking": getattr(client, "last_thinking", "") or "",
+            "usage": dict(getattr(client, "last_usage", {}) or {}), "latency_s": time.perf_counter() - started}
+
+
+async def _call(client: Any, prompt: str, generate_kwargs: dict | None, executor) -> dict[str, Any]:
+    if inspect.iscoroutinefunction(getattr(client, "generate", None)):
+        started = time.perf_counter()
+        output = await client.generate(prompt, generate_kwargs=generate_kwargs)
+        return {"output": output, "thinking": getattr(client, "last_thinking", "") or "",
+                "usage": dict(getattr(client, "last_usage", {}) or {}), "latency_s": time.perf_counter() - started}
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, _call_sync, client, prompt, generate_kwargs)
+
+
+def describe_error(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, JudgeParseError) and exc.reply:
+        text += f" | judge reply: {exc.reply[:500]}"
+    return text
+
+
+async def run_job(job: Job, pool: ForkPool, scorer: Any, generate_kwargs: dict | None, run_id: str,
+                  executor=None) -> dict[str, Any]:
+    """One row: the call, then the score; any failure is the row's error."""
+    row: dict[str, Any] = {"run_id": run_id, "model": job.model, "sample_id": job.sample_id, "epoch": job.epoch,
+                           "prompt_version": job.prompt_version, "cache_hit": False}
+    client = pool.take()
+    try:
+        result = await _call(client, job.prompt, generate_kwargs, executor)
+    except Exception as exc:
+        row.update(error=describe_error(exc), created_at=time.time())
+        return row
+    finally:
+        pool.give(client)
+    usage = result["usage"]
+    row.update(output=result["output"], thinking=result["thinking"], latency_s=result["latency_s"],
+               input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"))
+    try:
+        score = await asyncio.get_running_loop().run_in_executor(
+            executor, scorer.score_row, result["output"], {**job.row, "__prompt__": job.prompt})
+        row.update(score=score.value, passed=score.is_pass(), feedback=score.feedback)
+    except Exception as exc:   # a judge without a score, a scorer bug: the row records it
+        row["error"] = describe_error(exc)
+    row["created_at"] = time.time()
+    return row
+
+
+async def execute(jobs: list[Job], clients: Mapping[str, Any], scorer: Any, *, run_id: str,
+                  max_concurrency: int, generate_kwargs: dict | None,
+                  on_row: Callable[[dict[str, Any]], None]) -> int:
+    """Run ``jobs``; ``on_row`` gets each finished row. Returns how many ran."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pools = {name: ForkPool(client) for name, client in clients.items()}
+    limits = {name: asyncio.Semaphore(max_concurrency) for name in clients}
+    # Sync clients block a thread per call: enough threads for every slot (asyncio's default
+    # pool has cpu + 4, which would cap the concurrency asked for).
+    executor = ThreadPoolExecutor(max_workers=max_concurrency * len(clients) + 1, thread_name_prefix="bench")
+
+    async def one(job: Job) -> None:
+        async with limits[job.model]:
+            on_row(await run_job(job, pools[job.model], scorer, generate_kwargs, run_id, executor))
+
+    tasks = [asyncio.ensure_future(one(job)) for job in jobs]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        executor.shutdown(wait=False, cancel_futures=True)
+    return len(jobs)

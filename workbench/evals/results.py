@@ -1,0 +1,160 @@
+"""BenchmarkResults: every row of a run, and the figures a comparison needs.
+
+``rows`` is a list of plain dicts (one per model x sample x epoch x prompt version; the
+fields are the run store's). ``metrics`` gives, per model (and prompt version when there
+are several): rows, scored, errors, the mean score with a 95% interval (normal
+approximation, t for small n), pass rate, tokens and latency p50/p95. ``compare(a, b)``
+pairs the rows of two models on the same samples and gives the mean difference with its
+interval. ``to_pandas()``, ``to_csv()``, ``to_json()``, ``to_parquet()`` export.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import DataError
+
+# two-sided 95% t quantiles for small samples (df = n - 1); 1.96 beyond
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+        12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042}
+
+
+def t95(df: int) -> float:
+    if df <= 0:
+        return float("nan")
+    for limit in sorted(_T95):
+        if df <= limit:
+            return _T95[limit]
+    return 1.96
+
+
+def mean_ci(values: list[float]) -> tuple[float | None, float | None, float | None]:
+    """(mean, low, high) of a 95% interval; None when there is nothing to average."""
+    if not values:
+        return None, None, None
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, None, None
+    half = t95(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
+    return ordered[index]
+
+
+class BenchmarkResults:
+    def __init__(self, run_id: str, rows: list[dict[str, Any]], *, store_path: Path | None = None,
+                 info: dict[str, Any] | None = None, sent: int | None = None):
+        self.run_id = run_id
+        self.rows = rows
+        self.store_path = store_path
+        self.info = info or {}
+        self.sent = sent          # requests this run sent (a resume sends only what was missing)
+
+    @classmethod
+    def load(cls, store: Any, run_id: str) -> "BenchmarkResults":
+        """The results of a stored run (finished or not), e.g. after a kernel restart."""
+        from workbench.evals.store import open_store
+
+        opened = open_store(store)
+        try:
+            info = opened.run_info(run_id)
+            return cls(run_id, opened.rows(run_id), store_path=opened.path, info=info)
+        finally:
+            if opened is not store:
+                opened.close()
+
+    @property
+    def status(self) -> str:
+        return self.info.get("status", "")
+
+    # -- figures ----------------------------------------------------------------------------
+    def _groups(self) -> dict[str, list[dict[str, Any]]]:
+        versions = {r["prompt_version"] for r in self.rows}
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in self.rows:
+            key = r["model"] if len(versions) <= 1 else f"{r['model']} v{r['prompt_version']}"
+            groups.setdefault(key, []).append(r)
+        return groups
+
+    @property
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for key, rows in self._groups().items():
+            scored = [r for r in rows if r.get("error") is None and r.get("score") is not None]
+            mean, low, high = mean_ci([float(r["score"]) for r in scored])
+            latency = [r["latency_s"] for r in rows if r.get("latency_s") is not None]
+            out[key] = {
+                "rows": len(rows), "scored": len(scored), "errors": sum(r.get("error") is not None for r in rows),
+                "mean_score": mean, "ci_low": low, "ci_high": high,
+                "pass_rate": (sum(bool(r.get("passed")) for r in scored) / len(scored)) if scored else None,
+                "input_tokens": sum(r.get("input_tokens") or 0 for r in rows),
+                "output_tokens": sum(r.get("output_tokens") or 0 for r in rows),
+                "latency_p50_s": _percentile(latency, 0.5), "latency_p95_s": _percentile(latency, 0.95),
+            }
+        return out
+
+    def compare(self, a: str, b: str) -> dict[str, Any]:
+        """Model ``b`` minus model ``a`` over the samples both scored (paired by sample,
+        epoch and prompt version): mean difference, its 95% interval, and n."""
+        models = {r["model"] for r in self.rows}
+        for name in (a, b):
+            if name not in models:
+                raise DataError(f"No model {name!r} in this run; models: {', '.join(sorted(models))}.")
+        def scores(model: str) -> dict[tuple, float]:
+            return {(r["sample_id"], r["epoch"], r["prompt_version"]): float(r["score"]) for r in self.rows
+                    if r["model"] == model and r.get("error") is None and r.get("score") is not None}
+        left, right = scores(a), scores(b)
+        diffs = [right[k] - left[k] for k in sorted(left.keys() & right.keys())]
+        mean, low, high = mean_ci(diffs)
+        return {"a": a, "b": b, "n": len(diffs), "mean_diff": mean, "ci_low": low, "ci_high": high,
+                "b_better": None if mean is None else (low is not None and low > 0)}
+
+    # -- export -------------------------------------------------------------------------------
+    def to_pandas(self):
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            from workbench.errors import MissingDependencyError
+
+            raise MissingDependencyError("pandas", "evals") from exc
+        return pd.DataFrame(self.rows)
+
+    def to_csv(self, path: str | Path) -> Path:
+        import csv
+
+        from workbench.evals.store import ROW_FIELDS
+
+        target = Path(path)
+        with target.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(ROW_FIELDS))
+            writer.writeheader()
+            writer.writerows(self.rows)
+        return target
+
+    def to_json(self, path: str | Path) -> Path:
+        target = Path(path)
+        target.write_text(json.dumps({"run_id": self.run_id, "info": self.info, "rows": self.rows},
+                                     ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        return target
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Parquet through pandas; needs pyarrow (pip install pyarrow), which no extra pins."""
+        self.to_pandas().to_parquet(path)
+        return Path(path)
+
+    def __repr__(self) -> str:
+        parts = []
+        for key, m in self.metrics.items():
+            score = "-" if m["mean_score"] is None else f"{m['mean_score']:.3f}"
+            parts.append(f"{key}: {score} ({m['scored']}/{m['rows']} scored, {m['errors']} errors)")
+        return f"<BenchmarkResults {self.run_id} {self.status}: " + "; ".join(parts) + ">"

@@ -1,0 +1,218 @@
+"""The run store: one SQLite file that outlives the kernel.
+
+Tables (documented in README):
+
+- ``runs``: ``run_id`` (primary key), ``name``, ``status`` (running | finished |
+  interrupted | failed), ``config`` (JSON: models, prompt versions, epochs, rows, scorer),
+  ``created_at``, ``finished_at``;
+- ``run_prompts``: the prompt text of each (run, prompt version);
+- ``rows``: one row per (run, model, sample, epoch, prompt version), unique: ``output``,
+  ``thinking``, ``score``, ``passed``, ``feedback``, ``error``, ``latency_s``,
+  ``input_tokens``, ``output_tokens``, ``cost``, ``cache_hit``, ``created_at``.
+
+Rows are written as they finish by one writer thread (WAL, a busy timeout), so a killed
+kernel loses at most the rows in flight, and two processes can share one file. A row is
+never duplicated; a retried row replaces an *error* row with the same key, never a result.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from workbench.errors import RunStoreError
+from workbench.prompts.catalog import connect
+
+ROW_FIELDS = ("run_id", "model", "sample_id", "epoch", "prompt_version", "output", "thinking", "score", "passed",
+              "feedback", "error", "latency_s", "input_tokens", "output_tokens", "cost", "cache_hit", "created_at")
+KEY_FIELDS = ("model", "sample_id", "epoch", "prompt_version")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, name TEXT, status TEXT NOT NULL, config TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL, finished_at REAL
+);
+CREATE TABLE IF NOT EXISTS run_prompts (
+    run_id TEXT NOT NULL, prompt_version INTEGER NOT NULL, prompt TEXT NOT NULL,
+    PRIMARY KEY (run_id, prompt_version)
+);
+CREATE TABLE IF NOT EXISTS rows (
+    run_id TEXT NOT NULL, model TEXT NOT NULL, sample_id TEXT NOT NULL, epoch INTEGER NOT NULL,
+    prompt_version INTEGER NOT NULL, output TEXT, thinking TEXT, score REAL, passed INTEGER, feedback TEXT,
+    error TEXT, latency_s REAL, input_tokens INTEGER, output_tokens INTEGER, cost REAL,
+    cache_hit INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,
+    UNIQUE (run_id, model, sample_id, epoch, prompt_version)
+);
+"""
+
+_INSERT = (f"INSERT INTO rows ({', '.join(ROW_FIELDS)}) VALUES ({', '.join('?' * len(ROW_FIELDS))}) "
+           "ON CONFLICT (run_id, model, sample_id, epoch, prompt_version) DO UPDATE SET "
+           + ", ".join(f"{f}=excluded.{f}" for f in ROW_FIELDS[5:]) + " WHERE rows.error IS NOT NULL")
+
+
+class RunStore:
+    """Open (or create) a run store; ``write_row`` is non-blocking, ``flush`` waits."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._conn = connect(self.path)
+        self._conn.executescript(SCHEMA)
+        self._queue: queue.Queue = queue.Queue()
+        self._error: BaseException | None = None
+        self._writer = threading.Thread(target=self._write_loop, name=f"RunStore:{self.path.name}", daemon=True)
+        self._writer.start()
+        self.rows_written = 0
+
+    # -- runs -------------------------------------------------------------------------------
+    def start_run(self, run_id: str, name: str, config: dict[str, Any], prompts: dict[int, str]) -> None:
+        self.flush()
+        with self._transaction() as conn:
+            exists = conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            if exists:
+                conn.execute("UPDATE runs SET status='running', finished_at=NULL WHERE run_id=?", (run_id,))
+            else:
+                conn.execute("INSERT INTO runs (run_id, name, status, config, created_at) VALUES (?,?,?,?,?)",
+                             (run_id, name, "running", json.dumps(config, default=str), time.time()))
+            conn.executemany("INSERT OR IGNORE INTO run_prompts (run_id, prompt_version, prompt) VALUES (?,?,?)",
+                             [(run_id, v, text) for v, text in prompts.items()])
+
+    def finish_run(self, run_id: str, status: str = "finished") -> None:
+        self.flush()
+        self._conn.execute("UPDATE runs SET status=?, finished_at=? WHERE run_id=?", (status, time.time(), run_id))
+
+    def has_run(self, run_id: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone() is not None
+
+    def run_info(self, run_id: str) -> dict[str, Any]:
+        row = self._conn.execute("SELECT run_id, name, status, config, created_at, finished_at FROM runs "
+                                 "WHERE run_id=?", (run_id,)).fetchone()
+        if row is None:
+            known = ", ".join(r["run_id"] for r in self.list_runs()[:10]) or "(none)"
+            raise RunStoreError(f"No run {run_id!r} in {self.path}. Runs there: {known}.")
+        return {"run_id": row[0], "name": row[1], "status": row[2], "config": json.loads(row[3] or "{}"),
+                "created_at": row[4], "finished_at": row[5]}
+
+    def prompts(self, run_id: str) -> dict[int, str]:
+        return {v: t for v, t in self._conn.execute(
+            "SELECT prompt_version, prompt FROM run_prompts WHERE run_id=? ORDER BY prompt_version", (run_id,))}
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        self.flush()
+        out = []
+        for run_id, name, status, created, finished, rows, errors in self._conn.execute(
+                "SELECT r.run_id, r.name, r.status, r.created_at, r.finished_at, COUNT(x.run_id), "
+                "SUM(CASE WHEN x.error IS NOT NULL THEN 1 ELSE 0 END) FROM runs r LEFT JOIN rows x "
+                "ON x.run_id = r.run_id GROUP BY r.run_id ORDER BY r.created_at"):
+            out.append({"run_id": run_id, "name": name, "status": status, "rows": rows, "errors": errors or 0,
+                        "created_at": created, "finished_at": finished})
+        return out
+
+    # -- rows -------------------------------------------------------------------------------
+    def write_row(self, row: dict[str, Any]) -> None:
+        if self._error is not None:
+            raise RunStoreError(f"The run store {self.path} stopped writing: {self._error}") from self._error
+        self._queue.put(tuple(row.get(f) for f in ROW_FIELDS))
+
+    def flush(self) -> None:
+        """Wait until every row handed to ``write_row`` is committed."""
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait()
+        if self._error is not None:
+            raise RunStoreError(f"The run store {self.path} failed to write: {self._error}") from self._error
+
+    def rows(self, run_id: str) -> list[dict[str, Any]]:
+        self.flush()
+        cur = self._conn.execute(f"SELECT {', '.join(ROW_FIELDS)} FROM rows WHERE run_id=? "
+                                 "ORDER BY model, prompt_version, epoch, sample_id", (run_id,))
+        out = []
+        for values in cur:
+            row = dict(zip(ROW_FIELDS, values))
+            row["passed"] = None if row["passed"] is None else bool(row["passed"])
+            row["cache_hit"] = bool(row["cache_hit"])
+            out.append(row)
+        return out
+
+    def done_keys(self, run_id: str) -> set[tuple]:
+        """The keys (model, sample_id, epoch, prompt_version) with a result (not an error)."""
+        self.flush()
+        return {tuple(r) for r in self._conn.execute(
+            "SELECT model, sample_id, epoch, prompt_version FROM rows WHERE run_id=? AND error IS NULL", (run_id,))}
+
+    def close(self) -> None:
+        self.flush()
+        self._queue.put(None)
+        self._writer.join(timeout=10)
+        self._conn.close()
+
+    # -- the writer thread --------------------------------------------------------------------
+    def _write_loop(self) -> None:
+        conn = connect(self.path)      # its own connection: the writer never shares one
+        while True:
+            item = self._queue.get()
+            batch, waiters = [], []
+            stop = False
+            while True:                    # take everything queued now: one transaction per burst
+                if item is None:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    waiters.append(item)
+                else:
+                    batch.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.executemany(_INSERT, batch)
+                    conn.execute("COMMIT")
+                    self.rows_written += len(batch)
+                except Exception as exc:   # reported to the next write or flush, never lost silently
+                    try:
+                        conn.execute("ROLLBACK")
+                    except Exception:
+                        pass
+                    self._error = exc
+            for waiter in waiters:
+                waiter.set()
+            if stop:
+                conn.close()
+                return
+
+    class _Txn:
+        def __init__(self, conn):
+            self.conn = conn
+
+        def __enter__(self):
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn
+
+        def __exit__(self, exc_type, *_):
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def _transaction(self) -> "_Txn":
+        return RunStore._Txn(self._conn)
+
+
+def open_store(store: "str | Path | RunStore") -> RunStore:
+    return store if isinstance(store, RunStore) else RunStore(store)
+
+
+def list_runs(store: "str | Path | RunStore") -> list[dict[str, Any]]:
+    """Every run in a store, finished or not, with its row and error counts."""
+    opened = open_store(store)
+    try:
+        return opened.list_runs()
+    finally:
+        if opened is not store:
+            opened.close()
+
+
+def keys_of(rows: Iterable[dict[str, Any]]) -> list[tuple]:
+    return [tuple(r[k] for k in KEY_FIELDS) for r in rows]
