@@ -175,3 +175,50 @@ def test_resume_after_sigkill_sends_only_the_missing_rows(tmp_path):
     assert resent == 60 - before == results.sent                # only what was not stored
     assert sorted(int(r["sample_id"]) for r in results.rows) == list(range(60))   # none lost or doubled
     assert results.status == "finished" and all(r["error"] is None for r in results.rows)
+
+
+def test_events_arrive_in_order_and_a_cached_rerun_sends_nothing(server, tmp_path):
+    events = []
+    bench = Benchmark("Q: {q}", DATA[:5], ExactMatchScorer(), name="cached")
+    client = client_for(server, system="You are terse.")
+    first = bench.run(client, store=tmp_path / "runs.db", cache=True, on_event=events.append)
+    assert server.requests[0].json["messages"][0] == {"role": "system", "content": "You are terse."}
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["RunStarted"] + ["RowFinished"] * 5 + ["RunFinished"]
+    assert events[0].total == 5 and [e.done for e in events[1:6]] == [1, 2, 3, 4, 5]
+    assert events[-1].status == "finished" and events[-1].metrics
+    sent = len(server.requests)
+    again = bench.run(client, store=tmp_path / "runs.db", cache=True)
+    assert len(server.requests) == sent                               # every row from the cache
+    assert all(r["cache_hit"] for r in again.rows) and not any(r["cache_hit"] for r in first.rows)
+    assert [r["output"] for r in again.rows] == [r["output"] for r in first.rows]
+    assert (tmp_path / "runs.db.cache.db").exists()
+
+
+def test_errors_are_not_cached(server, tmp_path):
+    server.add(Reply(status=400, error="no"))
+    bench = Benchmark("Q: {q}", DATA[:1], ExactMatchScorer())
+    assert bench.run(client_for(server), cache=tmp_path / "c.db").rows[0]["error"]
+    assert bench.run(client_for(server), cache=tmp_path / "c.db").rows[0]["error"] is None
+
+
+def test_a_listener_that_fails_does_not_stop_the_run(server):
+    def broken(event):
+        raise ValueError("bad listener")
+
+    with pytest.warns(RuntimeWarning, match="bad listener"):
+        results = Benchmark("Q: {q}", DATA[:3], ExactMatchScorer()).run(client_for(server), on_event=broken)
+    assert results.status == "finished" and len(results.rows) == 3
+
+
+@pytest.mark.usefixtures("tiny_model")
+def test_workbench_tiny_rows_batch_through_one_scheduler():
+    from workbench.models.local.tiny_corpus import EXPECTED
+
+    scripts = [EXPECTED[n] for n in ("math", "capital", "prime", "greeting")]
+    data = [{"q": s.prompt, "expected": s.answer} for s in scripts] * 2
+    client = wb.client("hf:workbench-tiny")
+    results = Benchmark("{q}", data, ExactMatchScorer()).run({"tiny": client}, max_concurrency=4)
+    assert results.metrics["tiny"]["mean_score"] == 1.0 and results.metrics["tiny"]["errors"] == 0
+    assert client.scheduler is None                     # the user's client is untouched
+    assert all(r["thinking"] for r in results.rows)    # each row keeps its own thinking

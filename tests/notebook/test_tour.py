@@ -20,7 +20,10 @@ def test_tour_notebooks_are_committed_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, f"{name}: strip outputs before committing"
 
 
-@pytest.mark.parametrize("name", [n for n in TOUR if n != "05_local_models_and_cache"])
+LOCAL = ("05_local_models_and_cache", "07_benchmarks")      # these load workbench-tiny
+
+
+@pytest.mark.parametrize("name", [n for n in TOUR if n not in LOCAL])
 def test_tour_notebook_runs(name, tmp_path, capsys):
     run_tour(tmp_path, names=(name,))
     assert "ok" in capsys.readouterr().out
@@ -45,9 +48,10 @@ def test_tour_notebook_runs(name, tmp_path, capsys):
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("tiny_model")
-def test_local_models_tour_notebook_runs(tmp_path):
-    run_tour(tmp_path, names=("05_local_models_and_cache",))
-    nb = nbformat.read(tmp_path / "05_local_models_and_cache.ipynb", as_version=4)
+@pytest.mark.parametrize("name", LOCAL)
+def test_local_models_tour_notebook_runs(name, tmp_path):
+    run_tour(tmp_path, names=(name,))
+    nb = nbformat.read(tmp_path / f"{name}.ipynb", as_version=4)
     assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
 
 

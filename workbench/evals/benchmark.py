@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from workbench.errors import DataError
+from workbench.evals.cache import open_cache
 from workbench.evals.engine import Job, execute
+from workbench.evals.events import Emitter, RowFinished, RunFinished, RunStarted, progress_listener
 from workbench.evals.results import BenchmarkResults
 from workbench.evals.store import RunStore, open_store
 from workbench.prompts.scorer import check_columns
@@ -100,13 +102,21 @@ class Benchmark:
                 for epoch in range(epochs) for sid, row in zip(self.sample_ids, self.rows)]
 
     def run(self, clients: Any, *, store: "str | Path | RunStore | None" = None, run_id: str | None = None,
-            resume: str | None = None, max_concurrency: int = 8, epochs: int = 1) -> BenchmarkResults:
-        """Run (or resume) the benchmark and return its results (see the module doc)."""
+            resume: str | None = None, max_concurrency: int = 8, epochs: int = 1, cache: Any = None,
+            on_event: Any = None, progress: bool = False) -> BenchmarkResults:
+        """Run (or resume) the benchmark and return its results (see the module doc).
+
+        ``cache``: True, a path or a ResponseCache answers repeated requests from disk;
+        ``on_event``: a callable (or a list) given RunStarted / RowFinished / RunFinished;
+        ``progress``: a tqdm bar.
+        """
         return _run_sync(self.arun(clients, store=store, run_id=run_id, resume=resume,
-                                   max_concurrency=max_concurrency, epochs=epochs))
+                                   max_concurrency=max_concurrency, epochs=epochs, cache=cache,
+                                   on_event=on_event, progress=progress))
 
     async def arun(self, clients: Any, *, store: "str | Path | RunStore | None" = None, run_id: str | None = None,
-                   resume: str | None = None, max_concurrency: int = 8, epochs: int = 1) -> BenchmarkResults:
+                   resume: str | None = None, max_concurrency: int = 8, epochs: int = 1, cache: Any = None,
+                   on_event: Any = None, progress: bool = False) -> BenchmarkResults:
         named = _clients(clients)
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise DataError(f"max_concurrency must be an int >= 1, got {max_concurrency!r}.")
@@ -130,20 +140,35 @@ class Benchmark:
                   "rows": len(self.rows), "scorer": type(self.scorer).__name__, "max_concurrency": max_concurrency,
                   "generate_kwargs": self.generate_kwargs}
         opened.start_run(rid, self.name, config, {v: t.text for v, t in self.prompts.items()})
+        listeners = list(on_event) if isinstance(on_event, (list, tuple)) else [on_event]
+        emit = Emitter(listeners + [progress_listener(progress)])
+        responses = open_cache(cache, None if scratch is not None else opened.path)
+        emit(RunStarted(rid, self.name, tuple(named), len(jobs), skipped=len(done)))
+        finished = 0
+
+        def on_row(row: dict) -> None:
+            nonlocal finished
+            opened.write_row(row)          # stored first: an event never reports an unsaved row
+            finished += 1
+            emit(RowFinished(rid, row, finished, len(jobs)))
+
         status = "failed"
         try:
             await execute(jobs, named, self.scorer, run_id=rid, max_concurrency=max_concurrency,
-                          generate_kwargs=self.generate_kwargs or None, on_row=opened.write_row)
+                          generate_kwargs=self.generate_kwargs or None, on_row=on_row, cache=responses)
             status = "finished"
         except (KeyboardInterrupt, asyncio.CancelledError):
             status = "interrupted"
             raise
         finally:
             opened.finish_run(rid, status)
-            results = BenchmarkResults(rid, opened.rows(rid), store_path=None if own else opened.path,
+            results = BenchmarkResults(rid, opened.rows(rid), store_path=None if scratch is not None else opened.path,
                                        info=opened.run_info(rid), sent=len(jobs))
+            emit(RunFinished(rid, status, finished, len(jobs), results.metrics))
             if own:
                 opened.close()
+            if responses is not None and responses is not cache:
+                responses.close()
             if scratch is not None:
                 import shutil
 

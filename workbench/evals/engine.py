@@ -36,19 +36,35 @@ class Job:
 
 
 class ForkPool:
-    """Forks of one client, one per concurrent job, made on demand and reused."""
+    """Forks of one client, one per concurrent job, made on demand and reused.
 
-    def __init__(self, client: Any):
+    Forks of an in-process client without a scheduler share one
+    ``InferenceScheduler(max_concurrent=max_concurrency)``, so concurrent rows batch into
+    one ``generate`` (transformers) or share a pool of contexts (llama.cpp) instead of
+    decoding side by side.
+    """
+
+    def __init__(self, client: Any, max_concurrency: int = 1):
         self.client = client
+        self.max_concurrency = max_concurrency
         self.idle: list[Any] = []
+        self.scheduler: Any = None
 
     def take(self) -> Any:
         if self.idle:
             return self.idle.pop()
         from workbench.agents.runner import fork_client
 
-        is_async = inspect.iscoroutinefunction(getattr(self.client, "generate", None))
-        return self.client if is_async else fork_client(self.client)
+        if inspect.iscoroutinefunction(getattr(self.client, "generate", None)):
+            return self.client      # an aio client: its calls hold no shared per-call state
+        fork = fork_client(self.client, getattr(self.client, "system_message", None))   # keeps its system prompt
+        if getattr(fork, "cache_entry", None) is not None and getattr(fork, "scheduler", "n/a") is None:
+            if self.scheduler is None:
+                from workbench.models.local.scheduler import InferenceScheduler
+
+                self.scheduler = InferenceScheduler(max_concurrent=self.max_concurrency)
+            fork.scheduler = self.scheduler
+        return fork
 
     def give(self, fork: Any) -> None:
         if fork is not self.client:
@@ -66,8 +82,9 @@ async def _call(client: Any, prompt: str, generate_kwargs: dict | None, executor
     if inspect.iscoroutinefunction(getattr(client, "generate", None)):
         started = time.perf_counter()
         output = await client.generate(prompt, generate_kwargs=generate_kwargs)
-        return {"output": output, "thinking": getattr(client, "last_thinking", "") or "",
-                "usage": dict(getattr(client, "last_usage", {}) or {}), "latency_s": time.perf_counter() - started}
+        # one aio client serves every concurrent row, so its last_usage / last_thinking
+        # belong to whichever call ended last: not recorded rather than misattributed
+        return {"output": output, "thinking": "", "usage": {}, "latency_s": time.perf_counter() - started}
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(executor, _call_sync, client, prompt, generate_kwargs)
 
@@ -80,18 +97,29 @@ def describe_error(exc: BaseException) -> str:
 
 
 async def run_job(job: Job, pool: ForkPool, scorer: Any, generate_kwargs: dict | None, run_id: str,
-                  executor=None) -> dict[str, Any]:
-    """One row: the call, then the score; any failure is the row's error."""
+                  executor=None, cache: Any = None) -> dict[str, Any]:
+    """One row: the call (or a cache hit), then the score; any failure is the row's error."""
+    from workbench.evals.cache import request_key
+
     row: dict[str, Any] = {"run_id": run_id, "model": job.model, "sample_id": job.sample_id, "epoch": job.epoch,
                            "prompt_version": job.prompt_version, "cache_hit": False}
-    client = pool.take()
-    try:
-        result = await _call(client, job.prompt, generate_kwargs, executor)
-    except Exception as exc:
-        row.update(error=describe_error(exc), created_at=time.time())
-        return row
-    finally:
-        pool.give(client)
+    key = request_key(pool.client, job.prompt, generate_kwargs, job.epoch) if cache is not None else None
+    started = time.perf_counter()
+    result = cache.get(key) if cache is not None else None
+    if result is not None:
+        row["cache_hit"] = True
+        result["latency_s"] = time.perf_counter() - started
+    else:
+        client = pool.take()
+        try:
+            result = await _call(client, job.prompt, generate_kwargs, executor)
+        except Exception as exc:
+            row.update(error=describe_error(exc), created_at=time.time())
+            return row             # errors are never cached
+        finally:
+            pool.give(client)
+        if cache is not None:
+            cache.put(key, result)
     usage = result["usage"]
     row.update(output=result["output"], thinking=result["thinking"], latency_s=result["latency_s"],
                input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"))
@@ -107,11 +135,11 @@ async def run_job(job: Job, pool: ForkPool, scorer: Any, generate_kwargs: dict |
 
 async def execute(jobs: list[Job], clients: Mapping[str, Any], scorer: Any, *, run_id: str,
                   max_concurrency: int, generate_kwargs: dict | None,
-                  on_row: Callable[[dict[str, Any]], None]) -> int:
+                  on_row: Callable[[dict[str, Any]], None], cache: Any = None) -> int:
     """Run ``jobs``; ``on_row`` gets each finished row. Returns how many ran."""
     from concurrent.futures import ThreadPoolExecutor
 
-    pools = {name: ForkPool(client) for name, client in clients.items()}
+    pools = {name: ForkPool(client, max_concurrency) for name, client in clients.items()}
     limits = {name: asyncio.Semaphore(max_concurrency) for name in clients}
     # Sync clients block a thread per call: enough threads for every slot (asyncio's default
     # pool has cpu + 4, which would cap the concurrency asked for).
@@ -119,7 +147,7 @@ async def execute(jobs: list[Job], clients: Mapping[str, Any], scorer: Any, *, r
 
     async def one(job: Job) -> None:
         async with limits[job.model]:
-            on_row(await run_job(job, pools[job.model], scorer, generate_kwargs, run_id, executor))
+            on_row(await run_job(job, pools[job.model], scorer, generate_kwargs, run_id, executor, cache))
 
     tasks = [asyncio.ensure_future(one(job)) for job in jobs]
     try:

@@ -115,7 +115,8 @@ class RunStore:
     def write_row(self, row: dict[str, Any]) -> None:
         if self._error is not None:
             raise RunStoreError(f"The run store {self.path} stopped writing: {self._error}") from self._error
-        self._queue.put(tuple(row.get(f) for f in ROW_FIELDS))
+        values = {**row, "cache_hit": bool(row.get("cache_hit")), "created_at": row.get("created_at") or time.time()}
+        self._queue.put(tuple(values.get(f) for f in ROW_FIELDS))
 
     def flush(self) -> None:
         """Wait until every row handed to ``write_row`` is committed."""

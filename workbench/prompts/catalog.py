@@ -177,8 +177,8 @@ class PromptCatalog:
     def diff(self, a: "Prompt | int", b: "Prompt | int") -> str:
         """A unified diff from prompt ``a`` to prompt ``b``."""
         old, new = (self._get(p.id if isinstance(p, Prompt) else p) for p in (a, b))
-        return "".join(difflib.unified_diff(old.prompt.splitlines(keepends=True), new.prompt.splitlines(keepends=True),
-                                            fromfile=f"{old.name} v{old.version}", tofile=f"{new.name} v{new.version}"))
+        return "\n".join(difflib.unified_diff(old.prompt.splitlines(), new.prompt.splitlines(), lineterm="",
+                                              fromfile=f"{old.name} v{old.version}", tofile=f"{new.name} v{new.version}"))
 
     def close(self) -> None:
         self._conn.close()

@@ -33,12 +33,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--thinking", default=None, help="thinking text sent before the answer")
     parser.add_argument("--thinking-style", choices=["native", "tags"], default="native")
     parser.add_argument("--deltas", type=int, default=None, help="stream the text in N pieces (default: words)")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering each request")
     args = parser.parse_args(argv)
 
     import workbench.testing as testing
 
     reply = testing.Reply(text=args.text, thinking=args.thinking, thinking_style=args.thinking_style,
-                          deltas=args.deltas)
+                          deltas=args.deltas, delay=args.delay)
     server = getattr(testing, SERVERS[args.protocol])(default=reply, host=args.host, port=args.port).start()
     print(server.base_url, flush=True)            # first line: the URL alone, for scripts
     print(usage_line(args.protocol, server.base_url) + "  (Ctrl-C stops it)", flush=True)
