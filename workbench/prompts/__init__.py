@@ -1,4 +1,4 @@
-"""Prompts: templates that leave other braces alone, a versioned catalog, scorers.
+"""Prompts: templates that leave other braces alone, a versioned catalog, scorers, tuners.
 
     from workbench.prompts import PromptTemplate, PromptCatalog, ExactMatchScorer, LLMJudgeScorer
 """
@@ -22,6 +22,13 @@ _LAZY = {
     "JSONFieldScorer": "workbench.prompts.scorer:JSONFieldScorer",
     "FunctionScorer": "workbench.prompts.scorer:FunctionScorer",
     "LLMJudgeScorer": "workbench.prompts.scorer:LLMJudgeScorer",
+    "PromptTuner": "workbench.prompts.tuners:PromptTuner",
+    "ClassificationPromptTuner": "workbench.prompts.tuners:ClassificationPromptTuner",
+    "MultiClassPromptTuner": "workbench.prompts.tuners:MultiClassPromptTuner",
+    "ExtractionPromptTuner": "workbench.prompts.tuners:ExtractionPromptTuner",
+    "JudgedPromptTuner": "workbench.prompts.tuners:JudgedPromptTuner",
+    "ReflectivePromptTuner": "workbench.prompts.tuners:ReflectivePromptTuner",
+    "TuneResult": "workbench.prompts.tuners:TuneResult",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -14,7 +14,6 @@ made-up score.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -168,12 +167,11 @@ class JSONFieldScorer(_ReadsTarget):
     target: str = "expected"
 
     def score_row(self, output: str, row: Mapping[str, Any]) -> Score:
-        from workbench.prompts.answers import extract_code
+        from workbench.prompts.answers import json_answer
 
-        try:
-            data = json.loads(extract_code(output or ""))
-        except ValueError as exc:
-            return Score(0.0, f"The output is not JSON ({exc}).", False)
+        data, problem = json_answer(output)
+        if problem:
+            return Score(0.0, problem, False)
         value: Any = data
         for key in self.field.split("."):
             if not isinstance(value, Mapping) or key not in value:

@@ -26,7 +26,7 @@ class FakeAnthropicServer(FakeServer):
     def handle(self, h, method: str, path: str, body: Any) -> None:
         if method == "POST" and path.endswith("/messages"):
             stream = bool(isinstance(body, dict) and body.get("stream"))
-            self.serve_reply(h, self.next_reply(), body, stream)
+            self.serve_reply(h, self.next_reply(body), body, stream)
         else:
             self.not_found(h, path)
 

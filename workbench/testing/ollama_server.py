@@ -23,7 +23,7 @@ class FakeOllamaServer(FakeServer):
     def handle(self, h, method: str, path: str, body: Any) -> None:
         if method == "POST" and path == "/api/chat":
             stream = not isinstance(body, dict) or body.get("stream", True) is not False
-            self.serve_reply(h, self.next_reply(), body, stream)
+            self.serve_reply(h, self.next_reply(body), body, stream)
         elif path == "/api/tags":
             h.send_json(200, {"models": [{"name": "fake-model:latest", "model": "fake-model:latest",
                                           "size": 1, "digest": "0" * 64, "details": {}}]})

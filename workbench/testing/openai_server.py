@@ -22,7 +22,7 @@ class FakeOpenAIServer(FakeServer):
     def handle(self, h, method: str, path: str, body: Any) -> None:
         if method == "POST" and path.endswith("/chat/completions"):
             stream = bool(isinstance(body, dict) and body.get("stream"))
-            self.serve_reply(h, self.next_reply(), body, stream)
+            self.serve_reply(h, self.next_reply(body), body, stream)
         elif method == "GET" and path.endswith("/models"):
             h.send_json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model",
                                                           "owned_by": "workbench"}]})

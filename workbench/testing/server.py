@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable
+from typing import Callable, Any, Iterable
 
 from workbench.testing.script import NO_REPLY, Reply
 
@@ -138,8 +138,10 @@ class FakeServer:
     url_suffix = ""
 
     def __init__(self, replies: Iterable[Reply] = (), *, default: Reply | None = None,
-                 host: str = "127.0.0.1", port: int = 0):
+                 host: str = "127.0.0.1", port: int = 0, responder: "Callable[[Any], Reply | None] | None" = None):
         self.default = default
+        self.responder = responder      # request body -> Reply, when nothing is queued (a model whose answer
+                                        # depends on the prompt); None falls through to the default
         self.host = host
         self.port = port
         self.requests: list[RecordedRequest] = []
@@ -203,10 +205,14 @@ class FakeServer:
         chats = [r for r in self.requests if r.method == "POST"]
         return chats[-1] if chats else None
 
-    def next_reply(self) -> Reply:
+    def next_reply(self, body: Any = None) -> Reply:
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
+        if self.responder is not None:
+            reply = self.responder(body)
+            if reply is not None:
+                return reply
         return self.default or NO_REPLY
 
     def _record(self, request: RecordedRequest) -> None:
