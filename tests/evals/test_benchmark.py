@@ -222,3 +222,39 @@ def test_workbench_tiny_rows_batch_through_one_scheduler():
     assert results.metrics["tiny"]["mean_score"] == 1.0 and results.metrics["tiny"]["errors"] == 0
     assert client.scheduler is None                     # the user's client is untouched
     assert all(r["thinking"] for r in results.rows)    # each row keeps its own thinking
+
+
+def test_rate_limits_past_the_clients_retries_lower_the_concurrency_and_rows_still_finish(server):
+    for _ in range(4):
+        server.add(Reply(status=429, retry_after=0.05, error="slow down"))
+    client = wb.client(f"openai-compat:fake@{server.base_url}", retry=RetryPolicy.none())
+    results = Benchmark("Q: {q}", DATA, ExactMatchScorer()).run(client, max_concurrency=8)
+    assert len(results.rows) == 12 and all(r["error"] is None for r in results.rows)
+    stats = results.limits["openai-compat:fake"]
+    assert stats["backoffs"] >= 1 and stats["limit"] < 8
+
+
+def test_a_model_that_times_out_is_an_error_row(tmp_path):
+    with FakeOpenAIServer(default=Reply(text="0")) as slow:
+        slow.add(Reply(text="late", delay=3.0))
+        client = wb.client(f"openai-compat:fake@{slow.base_url}", retry=RetryPolicy.none(), timeout=0.5)
+        results = Benchmark("Q: {q}", DATA[:4], ExactMatchScorer()).run(client, max_concurrency=1)
+    errors = [r for r in results.rows if r["error"]]
+    assert len(errors) == 1 and "imeout" in errors[0]["error"] and len(results.rows) == 4
+
+
+def test_ctrl_c_stops_the_run_and_keeps_every_finished_row(tmp_path):
+    import _thread
+    import threading
+
+    with FakeOpenAIServer(default=Reply(text="0", delay=0.1)) as slow:
+        bench = Benchmark("Q: {q}", [{"q": str(i), "expected": "0"} for i in range(100)], ExactMatchScorer())
+        timer = threading.Timer(0.8, _thread.interrupt_main)
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            bench.run(wb.client(f"openai-compat:fake@{slow.base_url}"), store=tmp_path / "runs.db",
+                      run_id="stopped", max_concurrency=2)
+        timer.join()
+    stored = BenchmarkResults.load(tmp_path / "runs.db", "stopped")
+    assert stored.status == "interrupted" and 0 < len(stored.rows) < 100
+    assert all(r["error"] is None for r in stored.rows)

@@ -152,10 +152,10 @@ class Benchmark:
             finished += 1
             emit(RowFinished(rid, row, finished, len(jobs)))
 
-        status = "failed"
+        status, limits = "failed", {}
         try:
-            await execute(jobs, named, self.scorer, run_id=rid, max_concurrency=max_concurrency,
-                          generate_kwargs=self.generate_kwargs or None, on_row=on_row, cache=responses)
+            limits = await execute(jobs, named, self.scorer, run_id=rid, max_concurrency=max_concurrency,
+                                   generate_kwargs=self.generate_kwargs or None, on_row=on_row, cache=responses)
             status = "finished"
         except (KeyboardInterrupt, asyncio.CancelledError):
             status = "interrupted"
@@ -164,6 +164,7 @@ class Benchmark:
             opened.finish_run(rid, status)
             results = BenchmarkResults(rid, opened.rows(rid), store_path=None if scratch is not None else opened.path,
                                        info=opened.run_info(rid), sent=len(jobs))
+            results.limits = limits        # per model: the final concurrency limit, and its back-offs
             emit(RunFinished(rid, status, finished, len(jobs), results.metrics))
             if own:
                 opened.close()

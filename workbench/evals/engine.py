@@ -4,8 +4,10 @@ A *job* is one (model, sample, epoch, prompt version). ``execute`` runs jobs wit
 ``max_concurrency`` in flight per model; each in-flight job holds its own fork of the
 model's client (its own conversation state, the same connection or weights), so rows
 never see each other's history or usage. Sync clients run in worker threads (in-process
-models then batch through their scheduler); ``workbench.aio`` clients are awaited. A job
-that fails becomes a row with ``error`` set and the run goes on; each finished row is
+models then batch through their scheduler); ``workbench.aio`` clients are awaited. Each model's
+concurrency adapts (``AdaptiveLimit``): a rate limit that outlasts the client's own retries
+halves it and waits Retry-After, then the job is tried again. A job that fails otherwise
+becomes a row with ``error`` set and the run goes on; each finished row is
 handed to ``on_row`` at once (the store writes it). Ctrl-C cancels what is in flight;
 finished rows are already stored.
 """
@@ -18,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from workbench.errors import JudgeParseError
+from workbench.errors import JudgeParseError, RateLimitError
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,48 @@ class ForkPool:
             self.idle.append(fork)
 
 
+class AdaptiveLimit:
+    """A per-model concurrency limit that backs off on rate limits (AIMD).
+
+    A call that still fails with RateLimitError after the client's own retries halves the
+    limit (at least 1) and waits the server's Retry-After (or a second) before that job is
+    tried again; every ``limit`` successes in a row raise it by one, up to the ceiling.
+    """
+
+    def __init__(self, ceiling: int):
+        self.ceiling = ceiling
+        self.limit = ceiling
+        self.active = 0
+        self.streak = 0
+        self.backoffs = 0
+        self._cond = asyncio.Condition()
+
+    async def acquire(self) -> None:
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.active < self.limit)
+            self.active += 1
+
+    async def release(self, *, ok: bool) -> None:
+        async with self._cond:
+            self.active -= 1
+            if ok:
+                self.streak += 1
+                if self.streak >= self.limit and self.limit < self.ceiling:
+                    self.limit += 1
+                    self.streak = 0
+            self._cond.notify_all()
+
+    async def back_off(self, retry_after: float | None) -> None:
+        async with self._cond:
+            self.limit = max(1, self.limit // 2)
+            self.streak = 0
+            self.backoffs += 1
+        await asyncio.sleep(retry_after if retry_after is not None else 1.0)
+
+
+RATE_LIMIT_RETRIES = 3       # re-queues of one job after the client's own retries gave up
+
+
 def _call_sync(client: Any, prompt: str, generate_kwargs: dict | None) -> dict[str, Any]:
     started = time.perf_counter()
     output = client.generate(prompt, generate_kwargs=generate_kwargs)
@@ -113,6 +157,8 @@ async def run_job(job: Job, pool: ForkPool, scorer: Any, generate_kwargs: dict |
         client = pool.take()
         try:
             result = await _call(client, job.prompt, generate_kwargs, executor)
+        except RateLimitError:
+            raise                  # the caller backs off and tries the job again
         except Exception as exc:
             row.update(error=describe_error(exc), created_at=time.time())
             return row             # errors are never cached
@@ -135,19 +181,35 @@ async def run_job(job: Job, pool: ForkPool, scorer: Any, generate_kwargs: dict |
 
 async def execute(jobs: list[Job], clients: Mapping[str, Any], scorer: Any, *, run_id: str,
                   max_concurrency: int, generate_kwargs: dict | None,
-                  on_row: Callable[[dict[str, Any]], None], cache: Any = None) -> int:
-    """Run ``jobs``; ``on_row`` gets each finished row. Returns how many ran."""
+                  on_row: Callable[[dict[str, Any]], None], cache: Any = None) -> dict[str, dict[str, int]]:
+    """Run ``jobs``; ``on_row`` gets each finished row. Returns, per model, the final
+    concurrency limit and how often it backed off."""
     from concurrent.futures import ThreadPoolExecutor
 
     pools = {name: ForkPool(client, max_concurrency) for name, client in clients.items()}
-    limits = {name: asyncio.Semaphore(max_concurrency) for name in clients}
+    limits = {name: AdaptiveLimit(max_concurrency) for name in clients}
     # Sync clients block a thread per call: enough threads for every slot (asyncio's default
     # pool has cpu + 4, which would cap the concurrency asked for).
     executor = ThreadPoolExecutor(max_workers=max_concurrency * len(clients) + 1, thread_name_prefix="bench")
 
     async def one(job: Job) -> None:
-        async with limits[job.model]:
-            on_row(await run_job(job, pools[job.model], scorer, generate_kwargs, run_id, executor, cache))
+        limit = limits[job.model]
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            await limit.acquire()
+            try:
+                row = await run_job(job, pools[job.model], scorer, generate_kwargs, run_id, executor, cache)
+            except RateLimitError as exc:
+                await limit.release(ok=False)
+                if attempt == RATE_LIMIT_RETRIES:
+                    on_row({"run_id": run_id, "model": job.model, "sample_id": job.sample_id, "epoch": job.epoch,
+                            "prompt_version": job.prompt_version, "error": describe_error(exc),
+                            "created_at": time.time()})
+                    return
+                await limit.back_off(getattr(exc, "retry_after", None))
+                continue
+            await limit.release(ok=row.get("error") is None)
+            on_row(row)
+            return
 
     tasks = [asyncio.ensure_future(one(job)) for job in jobs]
     try:
@@ -156,4 +218,4 @@ async def execute(jobs: list[Job], clients: Mapping[str, Any], scorer: Any, *, r
         for task in tasks:
             task.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
-    return len(jobs)
+    return {name: {"limit": l.limit, "backoffs": l.backoffs} for name, l in limits.items()}

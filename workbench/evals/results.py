@@ -58,7 +58,8 @@ class BenchmarkResults:
         self.rows = rows
         self.store_path = store_path
         self.info = info or {}
-        self.sent = sent          # requests this run sent (a resume sends only what was missing)
+        self.sent = sent          # rows this run ran (a resume runs only what was missing)
+        self.limits: dict[str, dict[str, int]] = {}    # per model: final concurrency limit, back-offs
 
     @classmethod
     def load(cls, store: Any, run_id: str) -> "BenchmarkResults":
