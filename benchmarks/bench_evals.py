@@ -6,8 +6,9 @@
    own process, so it shares no GIL with the client) that waits ``latency`` seconds per
    request, at the same concurrency: this engine, and Inspect
    AI (``inspect_ai``, its OpenAI-compatible provider pointed at the same server) when it
-   is installed. The ideal is rows / concurrency x latency. Targets: ours <= Inspect's and
-   <= 1.3x the ideal.
+   is installed. The ideal is rows / concurrency x latency; a bare httpx client against the
+   same server shows how close to it this machine and the fake server get at all. Targets:
+   ours <= Inspect's and <= 1.3x the ideal.
 2. A cached rerun of the same task: requests sent (target 0) and time per row (target < 2 ms).
 3. The run store: rows written per second while a run streams (target >= 5,000).
 """
@@ -77,6 +78,31 @@ class ServerProcess:
 
 
 
+def raw_floor(base_url: str, rows: int, concurrency: int) -> float:
+    """The same requests from a bare ``httpx.AsyncClient`` (no SDK, no engine): what this
+    machine and the fake server allow at all."""
+    import asyncio
+
+    import httpx
+
+    async def main() -> float:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+            sem = asyncio.Semaphore(concurrency)
+
+            async def one(i: int) -> None:
+                async with sem:
+                    r = await http.post(f"{base_url}/chat/completions", json={
+                        "model": "fake-model", "messages": [{"role": "user", "content": f"Say {i}."}]})
+                    r.raise_for_status()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(rows)))
+            return time.perf_counter() - start
+
+    return asyncio.run(main())
+
+
 def store_throughput(path: Path, rows: int = 20_000) -> float:
     from workbench.evals.store import RunStore
 
@@ -109,6 +135,8 @@ def main() -> None:
               f"ideal {ideal:.2f} s")
         import workbench as wb
 
+        floor = raw_floor(server.base_url, args.rows, args.concurrency)
+        print(f"  raw httpx  {floor:6.2f} s  = {floor / ideal:.2f}x ideal  (no SDK, no engine: this machine's floor)")
         cold = wb.client(f"openai-compat:fake-model@{server.base_url}")
         wall_cold, _ = ours(cold, data, args.concurrency, work / "cold.db")
         print(f"  workbench  {wall_cold:6.2f} s  = {wall_cold / ideal:.2f}x ideal  (cold: imports, "
