@@ -57,15 +57,23 @@ def _versions(prompt: Any) -> dict[int, PromptTemplate]:
     return out
 
 
-def _clients(clients: Any) -> dict[str, Any]:
+def _clients(clients: Any, *, build: bool = True) -> dict[str, Any]:
+    """{name: client}; model strings become clients (``build``), or stay strings for Ray."""
     if isinstance(clients, Mapping):
         named = dict(clients)
     else:
         items = list(clients) if isinstance(clients, (list, tuple)) else [clients]
-        named = {getattr(c, "model_string", None) or f"model_{i}": c for i, c in enumerate(items)}
+        named = {(c if isinstance(c, str) else getattr(c, "model_string", None)) or f"model_{i}": c
+                 for i, c in enumerate(items)}
     if not named:
         raise DataError("No models: pass a client, a list of clients, or {name: client}.")
-    for name, client in named.items():
+    for name, client in list(named.items()):
+        if isinstance(client, str):
+            if build:
+                import workbench as wb
+
+                named[name] = wb.client(client)
+            continue
         if not callable(getattr(client, "generate", None)):
             raise DataError(f"{name!r} is not a model client (it has no generate()); pass wb.client('provider:model').")
     return named
@@ -103,21 +111,27 @@ class Benchmark:
 
     def run(self, clients: Any, *, store: "str | Path | RunStore | None" = None, run_id: str | None = None,
             resume: str | None = None, max_concurrency: int = 8, epochs: int = 1, cache: Any = None,
-            on_event: Any = None, progress: bool = False) -> BenchmarkResults:
+            on_event: Any = None, progress: bool = False, executor: str = "local",
+            ray_actors: int = 2) -> BenchmarkResults:
         """Run (or resume) the benchmark and return its results (see the module doc).
 
         ``cache``: True, a path or a ResponseCache answers repeated requests from disk;
         ``on_event``: a callable (or a list) given RunStarted / RowFinished / RunFinished;
-        ``progress``: a tqdm bar.
+        ``progress``: a tqdm bar; ``executor="ray"``: model calls run on ``ray_actors``
+        Ray actors per model (see ``ray_executor.py``).
         """
         return _run_sync(self.arun(clients, store=store, run_id=run_id, resume=resume,
                                    max_concurrency=max_concurrency, epochs=epochs, cache=cache,
-                                   on_event=on_event, progress=progress))
+                                   on_event=on_event, progress=progress, executor=executor,
+                                   ray_actors=ray_actors))
 
     async def arun(self, clients: Any, *, store: "str | Path | RunStore | None" = None, run_id: str | None = None,
                    resume: str | None = None, max_concurrency: int = 8, epochs: int = 1, cache: Any = None,
-                   on_event: Any = None, progress: bool = False) -> BenchmarkResults:
-        named = _clients(clients)
+                   on_event: Any = None, progress: bool = False, executor: str = "local",
+                   ray_actors: int = 2) -> BenchmarkResults:
+        if executor not in ("local", "ray"):
+            raise DataError(f"executor must be 'local' or 'ray', got {executor!r}.")
+        named = _clients(clients, build=executor == "local")
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise DataError(f"max_concurrency must be an int >= 1, got {max_concurrency!r}.")
         if not isinstance(epochs, int) or epochs < 1:
@@ -136,7 +150,7 @@ class Benchmark:
             opened.run_info(resume)        # raises RunStoreError listing the runs there
         done = opened.done_keys(rid) if resume is not None else set()
         jobs = [j for j in self.jobs(named, epochs) if j.key not in done]
-        config = {"models": list(named), "prompt_versions": list(self.prompts), "epochs": epochs,
+        config = {"models": list(named), "prompt_versions": list(self.prompts), "epochs": epochs, "executor": executor,
                   "rows": len(self.rows), "scorer": type(self.scorer).__name__, "max_concurrency": max_concurrency,
                   "generate_kwargs": self.generate_kwargs}
         opened.start_run(rid, self.name, config, {v: t.text for v, t in self.prompts.items()})
@@ -152,15 +166,22 @@ class Benchmark:
             finished += 1
             emit(RowFinished(rid, row, finished, len(jobs)))
 
-        status, limits = "failed", {}
+        status, limits, pools = "failed", {}, None
         try:
+            if executor == "ray":
+                from workbench.evals.ray_executor import ray_pools
+
+                pools = ray_pools(named, ray_actors)
             limits = await execute(jobs, named, self.scorer, run_id=rid, max_concurrency=max_concurrency,
-                                   generate_kwargs=self.generate_kwargs or None, on_row=on_row, cache=responses)
+                                   generate_kwargs=self.generate_kwargs or None, on_row=on_row, cache=responses,
+                                   pools=pools)
             status = "finished"
         except (KeyboardInterrupt, asyncio.CancelledError):
             status = "interrupted"
             raise
         finally:
+            for pool in (pools or {}).values():
+                pool.close()
             opened.finish_run(rid, status)
             results = BenchmarkResults(rid, opened.rows(rid), store_path=None if scratch is not None else opened.path,
                                        info=opened.run_info(rid), sent=len(jobs))

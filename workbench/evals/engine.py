@@ -72,6 +72,14 @@ class ForkPool:
         if fork is not self.client:
             self.idle.append(fork)
 
+    async def call(self, prompt: str, generate_kwargs: dict | None, executor) -> dict[str, Any]:
+        """One model call on a fork of its own: output, thinking, usage, latency."""
+        client = self.take()
+        try:
+            return await _call(client, prompt, generate_kwargs, executor)
+        finally:
+            self.give(client)
+
 
 class AdaptiveLimit:
     """A per-model concurrency limit that backs off on rate limits (AIMD).
@@ -140,7 +148,7 @@ def describe_error(exc: BaseException) -> str:
     return text
 
 
-async def run_job(job: Job, pool: ForkPool, scorer: Any, generate_kwargs: dict | None, run_id: str,
+async def run_job(job: Job, pool: Any, scorer: Any, generate_kwargs: dict | None, run_id: str,
                   executor=None, cache: Any = None) -> dict[str, Any]:
     """One row: the call (or a cache hit), then the score; any failure is the row's error."""
     from workbench.evals.cache import request_key
@@ -154,16 +162,13 @@ async def run_job(job: Job, pool: ForkPool, scorer: Any, generate_kwargs: dict |
         row["cache_hit"] = True
         result["latency_s"] = time.perf_counter() - started
     else:
-        client = pool.take()
         try:
-            result = await _call(client, job.prompt, generate_kwargs, executor)
+            result = await pool.call(job.prompt, generate_kwargs, executor)
         except RateLimitError:
             raise                  # the caller backs off and tries the job again
         except Exception as exc:
             row.update(error=describe_error(exc), created_at=time.time())
             return row             # errors are never cached
-        finally:
-            pool.give(client)
         if cache is not None:
             cache.put(key, result)
     usage = result["usage"]
@@ -181,12 +186,16 @@ async def run_job(job: Job, pool: ForkPool, scorer: Any, generate_kwargs: dict |
 
 async def execute(jobs: list[Job], clients: Mapping[str, Any], scorer: Any, *, run_id: str,
                   max_concurrency: int, generate_kwargs: dict | None,
-                  on_row: Callable[[dict[str, Any]], None], cache: Any = None) -> dict[str, dict[str, int]]:
+                  on_row: Callable[[dict[str, Any]], None], cache: Any = None,
+                  pools: Mapping[str, Any] | None = None) -> dict[str, dict[str, int]]:
     """Run ``jobs``; ``on_row`` gets each finished row. Returns, per model, the final
     concurrency limit and how often it backed off."""
     from concurrent.futures import ThreadPoolExecutor
 
-    pools = {name: ForkPool(client, max_concurrency) for name, client in clients.items()}
+    # ``pools``: how each model is called (forks in this process by default; the Ray
+    # executor passes actor pools): anything with ``client`` and ``async call(...)``.
+    pools = dict(pools) if pools is not None else {name: ForkPool(client, max_concurrency)
+                                                   for name, client in clients.items()}
     limits = {name: AdaptiveLimit(max_concurrency) for name in clients}
     # Sync clients block a thread per call: enough threads for every slot (asyncio's default
     # pool has cpu + 4, which would cap the concurrency asked for).
