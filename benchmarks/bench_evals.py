@@ -11,6 +11,8 @@
    ours <= Inspect's and <= 1.3x the ideal.
 2. A cached rerun of the same task: requests sent (target 0) and time per row (target < 2 ms).
 3. The run store: rows written per second while a run streams (target >= 5,000).
+4. Resume after SIGKILL about half way: requests on the rerun against the rows that were
+   not stored at the kill; the final rows' count and ids against an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -120,6 +122,52 @@ def store_throughput(path: Path, rows: int = 20_000) -> float:
     return rows / elapsed
 
 
+KILLED_RUN = """
+import sys
+sys.path.insert(0, {repo!r})
+import workbench as wb
+from workbench.evals import Benchmark
+from workbench.prompts import ExactMatchScorer
+data = [{{"question": f"Say {{i}}.", "answer": "ok"}} for i in range({rows})]
+client = wb.client("openai-compat:fake-model@{url}")
+Benchmark("{{question}}", data, ExactMatchScorer(target="answer")).run(client, store={store!r}, run_id="killed",
+                                                                     max_concurrency={concurrency})
+"""
+
+
+def resume_after_sigkill(base_url: str, rows: int, concurrency: int, work: Path) -> None:
+    import signal
+    import subprocess
+
+    import workbench as wb
+    from workbench.evals import Benchmark
+    from workbench.evals.store import RunStore
+    from workbench.prompts import ExactMatchScorer
+
+    store = work / "killed.db"
+    code = KILLED_RUN.format(repo=str(Path(__file__).resolve().parents[1]), rows=rows, url=base_url,
+                             store=str(store), concurrency=concurrency)
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    stored = 0
+    while stored < rows // 2 and proc.poll() is None:
+        time.sleep(0.05)
+        if store.exists():
+            try:
+                stored = len(RunStore(store).rows("killed"))
+            except Exception:
+                stored = 0
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    at_kill = len(RunStore(store).rows("killed"))
+    data = [{"question": f"Say {i}.", "answer": "ok"} for i in range(rows)]
+    results = Benchmark("{question}", data, ExactMatchScorer(target="answer")).run(
+        wb.client(f"openai-compat:fake-model@{base_url}"), store=store, resume="killed", max_concurrency=concurrency)
+    ids = sorted(int(r["sample_id"]) for r in results.rows)
+    print(f"resume after SIGKILL: {at_kill}/{rows} rows stored at the kill; the rerun sent {results.sent} "
+          f"(= {rows - at_kill} missing); final rows {len(results.rows)}, ids 0..{rows - 1} exactly once: "
+          f"{ids == list(range(rows))}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1000)
@@ -161,6 +209,7 @@ def main() -> None:
         sent = sum(not r["cache_hit"] for r in cached.rows)
         print(f"cached rerun: {sent} requests sent, {len(cached.rows) - sent}/{len(cached.rows)} from the cache, "
               f"{elapsed / len(cached.rows) * 1000:.2f} ms per row (target 0 requests, < 2 ms)")
+        resume_after_sigkill(server.base_url, args.rows, args.concurrency, work)
     print(f"run store: {store_throughput(work / 'speed.db'):,.0f} rows/s written (target >= 5,000)")
 
 
