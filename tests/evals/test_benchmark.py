@@ -258,3 +258,74 @@ def test_ctrl_c_stops_the_run_and_keeps_every_finished_row(tmp_path):
     stored = BenchmarkResults.load(tmp_path / "runs.db", "stopped")
     assert stored.status == "interrupted" and 0 < len(stored.rows) < 100
     assert all(r["error"] is None for r in stored.rows)
+
+
+def test_a_run_id_in_use_needs_resume(server, tmp_path):
+    bench = Benchmark("Q: {q}", DATA[:2], ExactMatchScorer())
+    bench.run(client_for(server), store=tmp_path / "runs.db", run_id="exp")
+    with pytest.raises(DataError, match="resume='exp'"):
+        bench.run(client_for(server), store=tmp_path / "runs.db", run_id="exp")
+
+
+def test_inside_a_running_event_loop_the_run_gets_its_own_and_ctrl_c_cancels_it(tmp_path):
+    import _thread
+    import asyncio
+    import threading
+
+    with FakeOpenAIServer(default=Reply(text="0", delay=0.1)) as slow:
+        bench = Benchmark("Q: {q}", [{"q": str(i), "expected": "0"} for i in range(100)], ExactMatchScorer())
+        client = wb.client(f"openai-compat:fake@{slow.base_url}")
+
+        async def cell():            # what a notebook cell is: code under a running loop
+            return bench.run(client, store=tmp_path / "runs.db", run_id="in-loop", max_concurrency=2)
+
+        # like ipykernel: a loop is running and SIGINT raises KeyboardInterrupt in the cell's
+        # code (asyncio.run would instead turn the first SIGINT into a task cancel)
+        loop = asyncio.new_event_loop()
+        timer = threading.Timer(0.8, _thread.interrupt_main)
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                loop.run_until_complete(cell())
+        finally:
+            timer.join()
+            loop.close()
+        sent = len(slow.requests)
+        time.sleep(0.5)
+        assert len(slow.requests) <= sent + 2          # the run stopped, not carried on in the background
+    stored = BenchmarkResults.load(tmp_path / "runs.db", "in-loop")
+    assert stored.status == "interrupted" and 0 < len(stored.rows) < 100
+
+
+def test_more_bad_input_is_a_typed_error(server, tmp_path):
+    from workbench import aio
+
+    with pytest.raises(DataError, match="not mappings"):
+        Benchmark("{q}", ["a", "b"], ExactMatchScorer())
+    with pytest.raises(DataError, match="Row 1 has no expected"):
+        Benchmark("{q}", [{"q": "a", "expected": "b"}, {"q": "c"}], ExactMatchScorer())
+    with pytest.raises(DataError, match="same name"):
+        Benchmark("{q}", DATA, ExactMatchScorer()).run([client_for(server), client_for(server)])
+    with pytest.raises(DataError, match="aio client"):
+        Benchmark("{q}", DATA, LLMJudgeScorer(aio.client(f"openai-compat:j@{server.base_url}")))
+    with pytest.raises(RunStoreError, match="No run store at"):
+        BenchmarkResults.load(tmp_path / "typo.db", "x")
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_a_row_the_store_cannot_take_does_not_take_its_neighbours_with_it(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    store.start_run("r", "r", {}, {1: "{q}"})
+    good = {"run_id": "r", "model": "m", "epoch": 0, "prompt_version": 1, "score": 1.0}
+    for i in range(5):
+        store.write_row({**good, "sample_id": str(i)})
+    store.write_row({**good, "sample_id": "bad", "output": b"\xff" * 3, "feedback": {"a": 1}})  # coerced
+    store.write_row({**good, "sample_id": None})                  # no key at all: cannot be stored
+    with pytest.raises(RunStoreError, match="NOT NULL"):          # said, not swallowed
+        store.flush()
+    rows = dict(store._conn.execute("SELECT sample_id, feedback FROM rows").fetchall())
+    assert set(rows) == {"0", "1", "2", "3", "4", "bad"} and rows["bad"] == "{'a': 1}"   # the burst survived
+    store._queue.put(None)
+    store._writer.join(5)
+    with pytest.raises(RunStoreError):         # after the writer stopped: says so at once, no hang
+        store.flush()

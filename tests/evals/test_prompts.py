@@ -103,3 +103,17 @@ def test_judge_scores_rows_and_a_reply_without_a_score_is_an_error_not_a_default
     with pytest.raises(JudgeParseError) as info:
         LLMJudgeScorer(_Judge("I think it is fine.")).score_row("Paris", {})
     assert info.value.reply == "I think it is fine."
+
+
+def test_judge_scale_is_explicit_and_numeric_scorer_survives_odd_numbers(tmp_path):
+    assert LLMJudgeScorer(_Judge("SCORE: 1\nFEEDBACK: poor")).score_row("x", {}).value == pytest.approx(0.1)
+    assert LLMJudgeScorer(_Judge("SCORE: 45/100")).score_row("x", {}).value == pytest.approx(0.45)
+    assert LLMJudgeScorer(_Judge("SCORE: 0.5"), scale=1).score_row("x", {}).value == pytest.approx(0.5)
+    odd = NumericScorer(target="n").score_row("version 1.2.3", {"n": 1})
+    assert odd.value == 0.0 and "not a number" in odd.feedback
+    with pytest.raises(DataError, match="not a number"):
+        NumericScorer(target="n").score_row("42", {"n": "forty-two"})
+    catalog = PromptCatalog(tmp_path / "p.db")
+    from workbench.errors import RunStoreError
+    with pytest.raises(RunStoreError, match="No prompt with id 999"):
+        catalog.store_prompt("a", "m", "x", parent=999)

@@ -100,3 +100,14 @@ def test_the_reflective_tuner_keeps_candidates_that_win_some_rows():
     assert pareto_front([a, b, c]) == [a, b]
     tuner = ReflectivePromptTuner(object(), ExactMatchScorer())
     assert tuner._next_parent(a, [a, b, c]) is b          # wins the most rows
+
+
+def test_a_candidate_that_adds_a_field_or_escapes_one_is_rejected(servers):
+    model, mutator = servers
+    mutator.add(Reply(text="```\nThe answer is {label}. Review: {content}\n```"),    # would read the gold label
+                Reply(text="```\nReview: {{content}}\n```"))                       # no field left
+    tuner = ClassificationPromptTuner(client_of(model), labels=("positive", "negative"),
+                                      mutator_client=client_of(mutator), candidates_per_round=2, patience=1)
+    result = tuner.tune(TRAIN, "Review: {content}", validation_data=VAL, max_iterations=1)
+    assert len(result.rejected) == 2 and "added ['label']" in result.rejected[0]
+    assert "dropped ['content']" in result.rejected[1] and result.best is result.initial

@@ -15,6 +15,7 @@ request. During the run, a failing row is recorded with its error and the run go
 from __future__ import annotations
 
 import asyncio
+import inspect
 import uuid
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -35,7 +36,11 @@ def records(data: Any) -> list[dict[str, Any]]:
         data = data.to_dict("records")
     if isinstance(data, Mapping):
         raise DataError("data is one mapping; pass a list of rows (dicts) or a DataFrame.")
-    rows = [dict(r) for r in data]
+    try:
+        rows = [dict(r) for r in data]
+    except (TypeError, ValueError):
+        raise DataError("data must be rows (a list of dicts) or a DataFrame; got rows that are not "
+                        "mappings.") from None
     if not rows:
         raise DataError("The data set is empty: a benchmark needs at least one row.")
     return rows
@@ -63,8 +68,12 @@ def _clients(clients: Any, *, build: bool = True) -> dict[str, Any]:
         named = dict(clients)
     else:
         items = list(clients) if isinstance(clients, (list, tuple)) else [clients]
-        named = {(c if isinstance(c, str) else getattr(c, "model_string", None)) or f"model_{i}": c
-                 for i, c in enumerate(items)}
+        names = [(c if isinstance(c, str) else getattr(c, "model_string", None)) or f"model_{i}"
+                 for i, c in enumerate(items)]
+        if len(set(names)) < len(names):
+            raise DataError(f"Two models have the same name ({', '.join(sorted({n for n in names if names.count(n) > 1}))}): "
+                            "pass {name: client} to tell them apart.")
+        named = dict(zip(names, items))
     if not named:
         raise DataError("No models: pass a client, a list of clients, or {name: client}.")
     for name, client in list(named.items()):
@@ -97,6 +106,16 @@ class Benchmark:
             raise DataError(f"{type(scorer).__name__} cannot score data rows (no score_row); use e.g. "
                             "ExactMatchScorer(target='expected') or FunctionScorer(fn).")
         check_columns(scorer, columns)
+        for i, row in enumerate(self.rows):    # every row, not only the first
+            missing = [c for c in (*getattr(scorer, "columns", ()), *(v for t in self.prompts.values()
+                                                                       for v in t.variables)) if c not in row]
+            if missing:
+                raise DataError(f"Row {i} has no {', '.join(sorted(set(missing)))}; every row needs the columns "
+                                "the prompt and the scorer read.")
+        judge = getattr(getattr(scorer, "client", None), "generate", None)
+        if judge is not None and inspect.iscoroutinefunction(judge):
+            raise DataError("The judge is a workbench.aio client; scorers call it synchronously: pass a sync client "
+                            "(wb.client(...)).")
         self.sample_ids = [str(r[id_column]) if id_column else str(i) for i, r in enumerate(self.rows)]
         seen: set[str] = set()
         dupes = sorted({s for s in self.sample_ids if s in seen or seen.add(s)})
@@ -148,6 +167,11 @@ class Benchmark:
         rid = resume or run_id or f"{self.name}-{uuid.uuid4().hex[:8]}"
         if resume is not None and not opened.has_run(resume):
             opened.run_info(resume)        # raises RunStoreError listing the runs there
+        if resume is None and opened.has_run(rid):
+            if own:
+                opened.close()
+            raise DataError(f"The store already has a run {rid!r}: pass resume={rid!r} to continue it (only "
+                            "missing or failed rows are sent), or choose another run_id.")
         done = opened.done_keys(rid) if resume is not None else set()
         jobs = [j for j in self.jobs(named, epochs) if j.key not in done]
         config = {"models": list(named), "prompt_versions": list(self.prompts), "epochs": epochs, "executor": executor,
@@ -162,7 +186,7 @@ class Benchmark:
 
         def on_row(row: dict) -> None:
             nonlocal finished
-            opened.write_row(row)          # stored first: an event never reports an unsaved row
+            opened.write_row(row)          # queued to the writer first (written within milliseconds)
             finished += 1
             emit(RowFinished(rid, row, finished, len(jobs)))
 
@@ -181,30 +205,63 @@ class Benchmark:
             raise
         finally:
             for pool in (pools or {}).values():
-                pool.close()
-            opened.finish_run(rid, status)
-            results = BenchmarkResults(rid, opened.rows(rid), store_path=None if scratch is not None else opened.path,
-                                       info=opened.run_info(rid), sent=len(jobs))
-            results.limits = limits        # per model: the final concurrency limit, and its back-offs
-            emit(RunFinished(rid, status, finished, len(jobs), results.metrics))
-            if own:
-                opened.close()
-            if responses is not None and responses is not cache:
-                responses.close()
-            if scratch is not None:
-                import shutil
+                _quietly(pool.close)
+            try:
+                opened.finish_run(rid, status)
+                results = BenchmarkResults(rid, opened.rows(rid), info=opened.run_info(rid), sent=len(jobs),
+                                           store_path=None if scratch is not None else opened.path)
+                results.limits = limits    # per model: the final concurrency limit, and its back-offs
+                emit(RunFinished(rid, status, finished, len(jobs), results.metrics))
+            finally:
+                if own:
+                    _quietly(opened.close)
+                if responses is not None and responses is not cache:
+                    _quietly(responses.close)
+                if scratch is not None:
+                    import shutil
 
-                shutil.rmtree(scratch.parent, ignore_errors=True)
+                    shutil.rmtree(scratch.parent, ignore_errors=True)
         return results
 
 
+def _quietly(close) -> None:
+    """Clean-up that must not hide the error that brought us here."""
+    try:
+        close()
+    except Exception:
+        pass
+
+
 def _run_sync(coro):
-    """Run the async core from sync code, also inside Jupyter (where a loop is running)."""
+    """Run the async core from sync code, also inside Jupyter (where a loop is running: the
+    core gets its own loop in a thread, and Ctrl-C in the cell cancels it there)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro)
-    import concurrent.futures
+    import threading
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:   # a notebook cell: its own loop
-        return pool.submit(asyncio.run, coro).result()
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(coro)
+    outcome: dict = {}
+
+    def drive() -> None:
+        try:
+            outcome["value"] = loop.run_until_complete(task)
+        except BaseException as exc:   # handed to the caller's thread below
+            outcome["error"] = exc
+        finally:
+            loop.close()
+
+    worker = threading.Thread(target=drive, name="benchmark-loop", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        loop.call_soon_threadsafe(task.cancel)     # finished rows are stored; the run says "interrupted"
+        worker.join()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -95,6 +95,7 @@ class AdaptiveLimit:
         self.active = 0
         self.streak = 0
         self.backoffs = 0
+        self._quiet_until = 0.0
         self._cond = asyncio.Condition()
 
     async def acquire(self) -> None:
@@ -110,14 +111,21 @@ class AdaptiveLimit:
                 if self.streak >= self.limit and self.limit < self.ceiling:
                     self.limit += 1
                     self.streak = 0
+            else:
+                self.streak = 0
             self._cond.notify_all()
 
     async def back_off(self, retry_after: float | None) -> None:
+        wait = retry_after if retry_after is not None else 1.0
         async with self._cond:
-            self.limit = max(1, self.limit // 2)
+            now = time.monotonic()
+            # one halving per burst: the calls that were in flight together hit the same limit
+            if now >= self._quiet_until:
+                self.limit = max(1, self.limit // 2)
+                self.backoffs += 1
+                self._quiet_until = now + wait
             self.streak = 0
-            self.backoffs += 1
-        await asyncio.sleep(retry_after if retry_after is not None else 1.0)
+        await asyncio.sleep(wait)
 
 
 RATE_LIMIT_RETRIES = 3       # re-queues of one job after the client's own retries gave up
@@ -157,7 +165,10 @@ async def run_job(job: Job, pool: Any, scorer: Any, generate_kwargs: dict | None
                            "prompt_version": job.prompt_version, "cache_hit": False}
     key = request_key(pool.client, job.prompt, generate_kwargs, job.epoch) if cache is not None else None
     started = time.perf_counter()
-    result = cache.get(key) if cache is not None else None
+    try:
+        result = cache.get(key) if cache is not None else None
+    except Exception:          # a cache that fails costs its hits, not the run
+        result = None
     if result is not None:
         row["cache_hit"] = True
         result["latency_s"] = time.perf_counter() - started
@@ -170,7 +181,10 @@ async def run_job(job: Job, pool: Any, scorer: Any, generate_kwargs: dict | None
             row.update(error=describe_error(exc), created_at=time.time())
             return row             # errors are never cached
         if cache is not None:
-            cache.put(key, result)
+            try:
+                cache.put(key, result)
+            except Exception:  # the answer is paid for: the row keeps it even if the cache cannot
+                pass
     usage = result["usage"]
     row.update(output=result["output"], thinking=result["thinking"], latency_s=result["latency_s"],
                input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"))

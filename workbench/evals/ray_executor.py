@@ -90,4 +90,19 @@ class RayPool:
 
 
 def ray_pools(clients: dict[str, Any], actors: int) -> dict[str, RayPool]:
-    return {name: RayPool(client, actors) for name, client in clients.items()}
+    """One pool per model; a model string is checked here, in the driver, before any actor
+    starts, and pools already started are stopped if a later one fails."""
+    from workbench.models.strings import resolve_model
+
+    for client in clients.values():
+        if isinstance(client, str):
+            resolve_model(client)          # a bad string fails now, not as a RayActorError per row
+    pools: dict[str, RayPool] = {}
+    try:
+        for name, client in clients.items():
+            pools[name] = RayPool(client, actors)
+    except BaseException:
+        for pool in pools.values():
+            pool.close()
+        raise
+    return pools

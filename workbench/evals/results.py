@@ -18,18 +18,20 @@ from typing import Any
 
 from workbench.errors import DataError
 
-# two-sided 95% t quantiles for small samples (df = n - 1); 1.96 beyond
+# two-sided 95% t quantiles (df = n - 1); beyond the table, a Cornish-Fisher expansion
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-        12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042}
+        11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
+        20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064, 25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048,
+        29: 2.045, 30: 2.042}
 
 
 def t95(df: int) -> float:
     if df <= 0:
         return float("nan")
-    for limit in sorted(_T95):
-        if df <= limit:
-            return _T95[limit]
-    return 1.96
+    if df in _T95:
+        return _T95[df]
+    z = 1.959964
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
 
 
 def mean_ci(values: list[float]) -> tuple[float | None, float | None, float | None]:
@@ -66,7 +68,7 @@ class BenchmarkResults:
         """The results of a stored run (finished or not), e.g. after a kernel restart."""
         from workbench.evals.store import open_store
 
-        opened = open_store(store)
+        opened = open_store(store, must_exist=True)
         try:
             info = opened.run_info(run_id)
             return cls(run_id, opened.rows(run_id), store_path=opened.path, info=info)

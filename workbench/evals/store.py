@@ -81,8 +81,12 @@ class RunStore:
                              [(run_id, v, text) for v, text in prompts.items()])
 
     def finish_run(self, run_id: str, status: str = "finished") -> None:
-        self.flush()
-        self._conn.execute("UPDATE runs SET status=?, finished_at=? WHERE run_id=?", (status, time.time(), run_id))
+        """Record the run's end; the status is written even when the last rows failed to."""
+        try:
+            self.flush()
+        finally:
+            self._conn.execute("UPDATE runs SET status=?, finished_at=? WHERE run_id=?",
+                               (status, time.time(), run_id))
 
     def has_run(self, run_id: str) -> bool:
         return self._conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone() is not None
@@ -115,14 +119,19 @@ class RunStore:
     def write_row(self, row: dict[str, Any]) -> None:
         if self._error is not None:
             raise RunStoreError(f"The run store {self.path} stopped writing: {self._error}") from self._error
-        values = {**row, "cache_hit": bool(row.get("cache_hit")), "created_at": row.get("created_at") or time.time()}
-        self._queue.put(tuple(values.get(f) for f in ROW_FIELDS))
+        self._queue.put(tuple(storable(row).get(f) for f in ROW_FIELDS))
 
-    def flush(self) -> None:
+    def flush(self, timeout: float = 120.0) -> None:
         """Wait until every row handed to ``write_row`` is committed."""
+        if not self._writer.is_alive():
+            if self._error is not None:
+                raise RunStoreError(f"The run store {self.path} failed to write: {self._error}") from self._error
+            return                              # closed: nothing can be pending
         done = threading.Event()
         self._queue.put(done)
-        done.wait()
+        if not done.wait(timeout):
+            raise RunStoreError(f"The run store {self.path} did not finish writing within {timeout:.0f} s "
+                                "(is another process holding a write lock on it?).")
         if self._error is not None:
             raise RunStoreError(f"The run store {self.path} failed to write: {self._error}") from self._error
 
@@ -174,17 +183,33 @@ class RunStore:
                     conn.executemany(_INSERT, batch)
                     conn.execute("COMMIT")
                     self.rows_written += len(batch)
-                except Exception as exc:   # reported to the next write or flush, never lost silently
+                except Exception:
                     try:
                         conn.execute("ROLLBACK")
                     except Exception:
                         pass
-                    self._error = exc
+                    self._write_one_by_one(conn, batch)   # one bad row must not take the burst with it
             for waiter in waiters:
                 waiter.set()
             if stop:
                 conn.close()
                 return
+
+    def _write_one_by_one(self, conn, batch: list[tuple]) -> None:
+        for values in batch:
+            try:
+                conn.execute(_INSERT, values)
+                self.rows_written += 1
+            except Exception as exc:
+                # the row's key is kept with the reason as its error, so resume sends it again
+                fallback = dict(zip(ROW_FIELDS, values))
+                keep = {k: fallback[k] for k in ("run_id", "model", "sample_id", "epoch", "prompt_version")}
+                keep.update(error=f"RunStoreError: this row could not be stored ({exc})", created_at=time.time(),
+                            cache_hit=False)
+                try:
+                    conn.execute(_INSERT, tuple(keep.get(f) for f in ROW_FIELDS))
+                except Exception as final:   # the file itself is failing: report it to the run
+                    self._error = final
 
     class _Txn:
         def __init__(self, conn):
@@ -201,13 +226,41 @@ class RunStore:
         return RunStore._Txn(self._conn)
 
 
-def open_store(store: "str | Path | RunStore") -> RunStore:
-    return store if isinstance(store, RunStore) else RunStore(store)
+def storable(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with SQLite-friendly values: text fields as str, numbers as numbers."""
+    out = dict(row)
+    for key in ("run_id", "model", "sample_id", "output", "thinking", "feedback", "error"):
+        if out.get(key) is not None and not isinstance(out[key], str):
+            out[key] = str(out[key])
+    for key in ("score", "latency_s", "cost"):
+        if out.get(key) is not None:
+            try:
+                out[key] = float(out[key])
+            except (TypeError, ValueError):
+                out[key] = None
+    for key in ("input_tokens", "output_tokens", "epoch", "prompt_version"):
+        if out.get(key) is not None and not isinstance(out[key], int):
+            try:
+                out[key] = int(out[key])
+            except (TypeError, ValueError):
+                out[key] = None
+    out["passed"] = None if out.get("passed") is None else bool(out["passed"])
+    out["cache_hit"] = bool(out.get("cache_hit"))
+    out["created_at"] = out.get("created_at") or time.time()
+    return out
+
+
+def open_store(store: "str | Path | RunStore", *, must_exist: bool = False) -> RunStore:
+    if isinstance(store, RunStore):
+        return store
+    if must_exist and not Path(store).exists():
+        raise RunStoreError(f"No run store at {str(store)!r}; check the path (a run writes it with store=...).")
+    return RunStore(store)
 
 
 def list_runs(store: "str | Path | RunStore") -> list[dict[str, Any]]:
     """Every run in a store, finished or not, with its row and error counts."""
-    opened = open_store(store)
+    opened = open_store(store, must_exist=True)
     try:
         return opened.list_runs()
     finally:

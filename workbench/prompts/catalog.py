@@ -95,6 +95,8 @@ class PromptCatalog:
         """Store ``prompt`` as the next version of (name, model_id) and return it."""
         text = str(prompt)
         parent_id = parent.id if isinstance(parent, Prompt) else parent
+        if parent_id is not None:
+            self._get(parent_id)          # RunStoreError naming the id, not an IntegrityError
         row = (name, model_id, text, content_hash(text), parent_id, mutation_prompt,
                json.dumps(sorted(set(labels))), json.dumps(metrics or {}, default=str), time.time())
         conn = self._conn

@@ -152,8 +152,14 @@ class NumericScorer(_ReadsTarget):
         numbers = _NUMBER.findall(output or "")
         if not numbers:
             return Score(0.0, "No number in the output.", False)
-        got = float(numbers[-1].replace(",", ""))
-        want = float(row[self.target])
+        try:
+            got = float(numbers[-1].replace(",", ""))
+        except ValueError:                       # "1.2.3": not one number
+            return Score(0.0, f"{numbers[-1]!r} is not a number.", False)
+        try:
+            want = float(row[self.target])
+        except (TypeError, ValueError):
+            raise DataError(f"NumericScorer: the {self.target!r} value {row[self.target]!r} is not a number.") from None
         ok = math.isclose(got, want, abs_tol=self.tolerance, rel_tol=self.relative)
         return Score(1.0 if ok else 0.0, "" if ok else f"Got {got:g}, expected {want:g}.", ok)
 
@@ -262,6 +268,7 @@ class LLMJudgeScorer:
     rubric: str | None = None
     task_column: str | None = None
     threshold: float = 0.7
+    scale: float = 10.0            # what JUDGE_PROMPT asks for; a reply's own "/100" or "/1" wins
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -277,23 +284,29 @@ class LLMJudgeScorer:
                                                                 "criteria": criteria}))
 
     def score(self, task: str, output: str, criteria: str | None = None) -> Score:
-        return parse_judgement(self._ask(task, output, criteria))
+        return parse_judgement(self._ask(task, output, criteria), scale=self.scale)
 
     def score_row(self, output: str, row: Mapping[str, Any]) -> Score:
         task = str(row[self.task_column]) if self.task_column else str(row.get("__prompt__", ""))
         reply = self._ask(task, output, None)
         if _SCORE.search(reply or "") is None:
             raise JudgeParseError(f"The judge replied without a SCORE line: {(reply or '')[:200]!r}", reply or "")
-        judged = parse_judgement(reply)
+        judged = parse_judgement(reply, scale=self.scale)
         return Score(judged.value, judged.feedback, judged.value >= self.threshold)
 
 
-def parse_judgement(reply: str) -> Score:
-    """A Score from a judge's ``SCORE: x`` / ``FEEDBACK: ...`` reply (0-10 scale unless it says /1 or /100)."""
+def parse_judgement(reply: str, scale: float | None = None) -> Score:
+    """A Score from a judge's ``SCORE: x`` / ``FEEDBACK: ...`` reply, on ``scale`` unless the
+    reply names its own ("/1", "/10", "/100"). Without a scale, a number above 1 is read on
+    0-10 and one at most 1 on 0-1 (ambiguous: "SCORE: 1" out of 10 reads as 1.0, so the
+    scorer passes its scale)."""
     m = _SCORE.search(reply or "")
     if m is None:
         return Score(0.0, f"The judge gave no SCORE line; its reply was: {(reply or '')[:300]}", passed=False)
     number = float(m.group(1))
-    scale = float(m.group(2)) if m.group(2) else (10.0 if number > 1 else 1.0)
+    if m.group(2):
+        scale = float(m.group(2))
+    elif scale is None:
+        scale = 10.0 if number > 1 else 1.0
     fb = _FEEDBACK.search(reply)
     return Score(number / scale, fb.group(1).strip() if fb else "")

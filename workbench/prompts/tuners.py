@@ -149,9 +149,12 @@ class PromptTuner(ABC):
                 rejected.append(f"round {round_no} variant {variant}: the mutator failed ({type(exc).__name__}: {exc})")
                 continue
             text = parse_candidate(reply)
-            missing = [f for f in fields if "{" + f + "}" not in text]
-            if not text or missing:
-                rejected.append(f"round {round_no} variant {variant}: dropped {missing or 'everything'}: {text[:80]!r}")
+            found = set(PromptTemplate(text).variables) if text else set()
+            missing, extra = [f for f in fields if f not in found], sorted(found - set(fields))
+            if not text or missing or extra:
+                # a dropped field breaks every row; an added one ({label}) would read the answer
+                what = f"dropped {missing}" if missing or not text else f"added {extra}"
+                rejected.append(f"round {round_no} variant {variant}: {what}: {text[:80]!r}")
             elif text not in seen:
                 seen.add(text)
                 out.append(Candidate(text, round_no, parent=parent, mutation_prompt=request))
