@@ -329,3 +329,15 @@ def test_a_row_the_store_cannot_take_does_not_take_its_neighbours_with_it(tmp_pa
     store._writer.join(5)
     with pytest.raises(RunStoreError):         # after the writer stopped: says so at once, no hang
         store.flush()
+
+
+def test_resume_refuses_a_different_experiment(server, tmp_path):
+    Benchmark("Q: {q}", DATA[:3], ExactMatchScorer()).run(client_for(server), store=tmp_path / "r.db", run_id="e")
+    with pytest.raises(DataError, match="other text for prompt version"):
+        Benchmark("Question: {q}", DATA[:3], ExactMatchScorer()).run(client_for(server), store=tmp_path / "r.db",
+                                                                     resume="e")
+    with pytest.raises(DataError, match="stored over 3 rows"):
+        Benchmark("Q: {q}", DATA[:4], ExactMatchScorer()).run(client_for(server), store=tmp_path / "r.db",
+                                                              resume="e")
+    from workbench.prompts import PromptTemplate
+    assert PromptTemplate("{content} {other}", variables="content").variables == ("content",)

@@ -128,6 +128,20 @@ class Benchmark:
                 for model in models for version, template in self.prompts.items()
                 for epoch in range(epochs) for sid, row in zip(self.sample_ids, self.rows)]
 
+    def _check_resume(self, store: RunStore, run_id: str, models: list[str], epochs: int) -> None:
+        """A resumed run must be the same experiment: same prompt texts per version, same
+        data size; new models or epochs may be added (their rows are simply missing)."""
+        stored = store.prompts(run_id)
+        changed = [v for v, t in self.prompts.items() if v in stored and stored[v] != t.text]
+        if changed:
+            raise DataError(f"Run {run_id!r} was stored with other text for prompt version(s) "
+                            f"{', '.join(map(str, changed))}: resuming would mix two experiments. Start a new "
+                            "run_id, or give the changed prompt a new version.")
+        rows = store.run_info(run_id)["config"].get("rows")
+        if rows is not None and rows != len(self.rows):
+            raise DataError(f"Run {run_id!r} was stored over {rows} rows, this data set has {len(self.rows)}: "
+                            "resume with the same data, or start a new run_id.")
+
     def run(self, clients: Any, *, store: "str | Path | RunStore | None" = None, run_id: str | None = None,
             resume: str | None = None, max_concurrency: int = 8, epochs: int = 1, cache: Any = None,
             on_event: Any = None, progress: bool = False, executor: str = "local",
@@ -172,6 +186,8 @@ class Benchmark:
                 opened.close()
             raise DataError(f"The store already has a run {rid!r}: pass resume={rid!r} to continue it (only "
                             "missing or failed rows are sent), or choose another run_id.")
+        if resume is not None:
+            self._check_resume(opened, rid, list(named), epochs)
         done = opened.done_keys(rid) if resume is not None else set()
         jobs = [j for j in self.jobs(named, epochs) if j.key not in done]
         config = {"models": list(named), "prompt_versions": list(self.prompts), "epochs": epochs, "executor": executor,

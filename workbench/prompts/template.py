@@ -45,6 +45,8 @@ class PromptTemplate:
         if not isinstance(text, str):
             raise DataError(f"A prompt template is a str, got {type(text).__name__}.")
         object.__setattr__(self, "text", text)
+        if isinstance(variables, str):     # variables="content" means one field, not seven letters
+            variables = (variables,)
         object.__setattr__(self, "declared", tuple(variables) if variables is not None else None)
 
     @property
