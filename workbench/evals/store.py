@@ -17,6 +17,7 @@ never duplicated; a retried row replaces an *error* row with the same key, never
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -211,19 +212,15 @@ class RunStore:
                 except Exception as final:   # the file itself is failing: report it to the run
                     self._error = final
 
-    class _Txn:
-        def __init__(self, conn):
-            self.conn = conn
-
-        def __enter__(self):
-            self.conn.execute("BEGIN IMMEDIATE")
-            return self.conn
-
-        def __exit__(self, exc_type, *_):
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-
-    def _transaction(self) -> "_Txn":
-        return RunStore._Txn(self._conn)
+    @contextlib.contextmanager
+    def _transaction(self):
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
 
 def storable(row: dict[str, Any]) -> dict[str, Any]:

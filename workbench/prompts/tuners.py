@@ -59,6 +59,7 @@ class Candidate:
     train_score: float | None = None
     val_score: float | None = None
     row_scores: dict[str, float] = field(default_factory=dict)     # training sample id -> score
+    rows: list[dict[str, Any]] = field(default_factory=list, repr=False)   # its training rows (run store)
     stored: Any = None                                              # its catalog Prompt, if any
 
     def __repr__(self) -> str:
@@ -102,23 +103,34 @@ class PromptTuner(ABC):
         """The row scorer that decides what "better" means for this tuner."""
 
     # -- one evaluation -------------------------------------------------------------------
-    def _evaluate(self, prompts: list[str], data: list[dict], store: Any, name: str) -> list[dict[str, float]]:
-        """Per prompt, per sample: the score (an error row counts 0: the prompt failed it)."""
+    def _evaluate(self, prompts: list[str], data: list[dict], store: Any,
+                  name: str) -> list[tuple[dict[str, float], list[dict]]]:
+        """Per prompt: its score per sample (an error row counts 0: the prompt failed it), and its rows."""
         from workbench.evals.benchmark import Benchmark
 
         bench = Benchmark(prompts, data, self.scorer(), name=name)
         results = bench.run({"model": self.model_client}, store=store, max_concurrency=self.max_concurrency)
         self.calls += results.sent or 0
-        scores: list[dict[str, float]] = [{} for _ in prompts]
+        out: list[tuple[dict[str, float], list[dict]]] = [({}, []) for _ in prompts]
         for row in results.rows:
-            value = 0.0 if row.get("error") is not None or row.get("score") is None else float(row["score"])
-            scores[row["prompt_version"] - 1][row["sample_id"]] = value
-        self._last_rows = results.rows
-        return scores
+            scores, rows = out[row["prompt_version"] - 1]
+            scores[row["sample_id"]] = 0.0 if row.get("error") is not None or row.get("score") is None \
+                else float(row["score"])
+            rows.append(row)
+        return out
+
+    def _train(self, cands: list[Candidate], train: list[dict], store: Any, name: str) -> None:
+        for cand, (scores, rows) in zip(cands, self._evaluate([c.prompt for c in cands], train, store, name)):
+            cand.row_scores, cand.rows = scores, rows
+            cand.train_score = sum(scores.values()) / len(train)
+
+    def _validate(self, cand: Candidate, val: list[dict], store: Any, name: str) -> None:
+        ((scores, _),) = self._evaluate([cand.prompt], val, store, name)
+        cand.val_score = sum(scores.values()) / len(val)
 
     # -- mutation -------------------------------------------------------------------------
     def _failures(self, parent: Candidate, data: list[dict], rng: random.Random) -> str:
-        rows = [r for r in self._rows_of(parent) if (r.get("score") or 0) < 1.0 or r.get("error")]
+        rows = [r for r in parent.rows if (r.get("score") or 0) < 1.0 or r.get("error")]
         rng.shuffle(rows)
         lines = []
         for r in rows[: self.failures_shown]:
@@ -128,9 +140,6 @@ class PromptTuner(ABC):
                          f"  model answered: {(r.get('output') or '')[:300]!r}\n"
                          f"  problem: {r.get('error') or r.get('feedback') or 'wrong'}")
         return "\n".join(lines) or "(none: make it more robust)"
-
-    def _rows_of(self, candidate: Candidate) -> list[dict]:
-        return getattr(candidate, "_rows", [])
 
     def _propose(self, parent: Candidate, fields: tuple[str, ...], data: list[dict], rng: random.Random,
                  round_no: int) -> tuple[list[Candidate], list[str]]:
@@ -199,7 +208,8 @@ class PromptTuner(ABC):
         model_id = getattr(self.model_client, "model_string", "model")
 
         initial = Candidate(template.text, 0)
-        self._score(initial, train, val, store, name)
+        self._train([initial], train, store, f"{name}-initial")
+        self._validate(initial, val, store, f"{name}-initial-val")
         self._remember(initial, catalog, name, model_id)
         best, pool, candidates, rejected = initial, [initial], [initial], []
         stopped, idle = "max_iterations", 0
@@ -211,15 +221,9 @@ class PromptTuner(ABC):
             proposed, dropped = self._propose(parent, fields, train, rng, round_no)
             rejected += dropped
             if proposed:
-                scores = self._evaluate([c.prompt for c in proposed], train, store, f"{name}-round-{round_no}")
-                rows = self._last_rows
-                for i, (cand, by_row) in enumerate(zip(proposed, scores)):
-                    cand.row_scores = by_row
-                    cand.train_score = sum(by_row.values()) / len(train)
-                    cand._rows = [r for r in rows if r["prompt_version"] == i + 1]
+                self._train(proposed, train, store, f"{name}-round-{round_no}")
                 top = max(proposed, key=lambda c: c.train_score)
-                (top.val_score,) = [sum(s.values()) / len(val) for s in
-                                    self._evaluate([top.prompt], val, store, f"{name}-round-{round_no}-val")]
+                self._validate(top, val, store, f"{name}-round-{round_no}-val")
                 candidates += proposed
                 pool += proposed
                 for cand in proposed:
@@ -234,13 +238,6 @@ class PromptTuner(ABC):
         if catalog is not None and best.stored is not None:
             catalog.label(best.stored, "best")
         return TuneResult(best, initial, candidates, rejected, stopped, projected, self.calls)
-
-    def _score(self, cand: Candidate, train: list[dict], val: list[dict], store: Any, name: str) -> None:
-        (by_row,) = self._evaluate([cand.prompt], train, store, f"{name}-initial")
-        cand.row_scores, cand.train_score = by_row, sum(by_row.values()) / len(train)
-        cand._rows = self._last_rows
-        (val_rows,) = self._evaluate([cand.prompt], val, store, f"{name}-initial-val")
-        cand.val_score = sum(val_rows.values()) / len(val)
 
     @staticmethod
     def _remember(cand: Candidate, catalog: Any, name: str, model_id: str) -> None:
