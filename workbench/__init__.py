@@ -24,6 +24,7 @@ _LAZY = {
     "clear_hf_cache": "workbench.models.local.weights:clear_hf_cache",
     "clear_llamacpp_cache": "workbench.models.local.weights:clear_llamacpp_cache",
     "cache_info": "workbench.models.local.weights:cache_info",
+    "open_run": "workbench.evals.results:open_run",
     "save_checkpoint": "workbench.checkpoints:save_checkpoint",
     "load_checkpoint": "workbench.checkpoints:load_checkpoint",
     "auto_checkpoint": "workbench.checkpoints:auto_checkpoint",

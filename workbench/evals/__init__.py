@@ -12,6 +12,7 @@ _LAZY = {
     "BenchmarkResults": "workbench.evals.results:BenchmarkResults",
     "RunStore": "workbench.evals.store:RunStore",
     "list_runs": "workbench.evals.store:list_runs",
+    "open_run": "workbench.evals.results:open_run",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

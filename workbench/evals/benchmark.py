@@ -15,8 +15,10 @@ request. During the run, a failing row is recorded with its error and the run go
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -24,8 +26,8 @@ from workbench.errors import DataError
 from workbench.evals.cache import open_cache
 from workbench.evals.engine import Job, execute
 from workbench.evals.events import Emitter, RowFinished, RunFinished, RunStarted, progress_listener
-from workbench.evals.results import BenchmarkResults
-from workbench.evals.store import RunStore, open_store
+from workbench.evals.results import BenchmarkResults, group_of
+from workbench.evals.store import RunStore, default_store_path, open_store
 from workbench.prompts.scorer import check_columns
 from workbench.prompts.template import PromptTemplate, as_template
 
@@ -116,6 +118,7 @@ class Benchmark:
         if judge is not None and inspect.iscoroutinefunction(judge):
             raise DataError("The judge is a workbench.aio client; scorers call it synchronously: pass a sync client "
                             "(wb.client(...)).")
+        self.last_run: dict[str, Any] | None = None    # the last run's id, store, results, resume code
         self.sample_ids = [str(r[id_column]) if id_column else str(i) for i, r in enumerate(self.rows)]
         seen: set[str] = set()
         dupes = sorted({s for s in self.sample_ids if s in seen or seen.add(s)})
@@ -144,24 +147,53 @@ class Benchmark:
 
     def run(self, clients: Any, *, store: "str | Path | RunStore | None" = None, run_id: str | None = None,
             resume: str | None = None, max_concurrency: int = 8, epochs: int = 1, cache: Any = None,
-            on_event: Any = None, progress: bool = False, executor: str = "local",
+            on_event: Any = None, progress: bool = False, panel: bool | None = None, executor: str = "local",
             ray_actors: int = 2) -> BenchmarkResults:
         """Run (or resume) the benchmark and return its results (see the module doc).
 
+        ``store``: the run store (default ``.workbench/runs.db``, or $WORKBENCH_RUN_STORE);
         ``cache``: True, a path or a ResponseCache answers repeated requests from disk;
         ``on_event``: a callable (or a list) given RunStarted / RowFinished / RunFinished;
-        ``progress``: a tqdm bar; ``executor="ray"``: model calls run on ``ray_actors``
-        Ray actors per model (see ``ray_executor.py``).
+        ``panel``: the live panel (default: in a notebook, or a bar and a summary in a
+        terminal; False: none); ``progress``: a tqdm bar; ``executor="ray"``: model calls run
+        on ``ray_actors`` Ray actors per model (see ``ray_executor.py``).
         """
-        return _run_sync(self.arun(clients, store=store, run_id=run_id, resume=resume,
-                                   max_concurrency=max_concurrency, epochs=epochs, cache=cache,
-                                   on_event=on_event, progress=progress, executor=executor,
-                                   ray_actors=ray_actors))
+        with self._prepared(clients, store, run_id, resume, max_concurrency, epochs, executor) as prep:
+            view = _open_panel(panel, self.name)
+            try:
+                results = _run_sync(self._execute(prep, cache=cache, on_event=on_event, progress=progress,
+                                                  ray_actors=ray_actors, view=view))
+            except KeyboardInterrupt as exc:
+                self._end_panel(view, exc)
+                raise self._interrupted(exc)
+            except BaseException as exc:
+                self._end_panel(view, exc)
+                raise
+            self._end_panel(view, None)
+            return results
 
     async def arun(self, clients: Any, *, store: "str | Path | RunStore | None" = None, run_id: str | None = None,
                    resume: str | None = None, max_concurrency: int = 8, epochs: int = 1, cache: Any = None,
-                   on_event: Any = None, progress: bool = False, executor: str = "local",
-                   ray_actors: int = 2) -> BenchmarkResults:
+                   on_event: Any = None, progress: bool = False, panel: bool | None = None,
+                   executor: str = "local", ray_actors: int = 2) -> BenchmarkResults:
+        with self._prepared(clients, store, run_id, resume, max_concurrency, epochs, executor) as prep:
+            view = _open_panel(panel, self.name)
+            try:
+                results = await self._execute(prep, cache=cache, on_event=on_event, progress=progress,
+                                              ray_actors=ray_actors, view=view)
+            except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+                self._end_panel(view, exc)
+                raise self._interrupted(exc)
+            except BaseException as exc:
+                self._end_panel(view, exc)
+                raise
+            self._end_panel(view, None)
+            return results
+
+    @contextlib.contextmanager
+    def _prepared(self, clients, store, run_id, resume, max_concurrency, epochs, executor):
+        """Everything checked before a panel shows or a request goes out (in the caller's
+        thread); the store is open and the run marked active while the block runs."""
         if executor not in ("local", "ray"):
             raise DataError(f"executor must be 'local' or 'ray', got {executor!r}.")
         named = _clients(clients, build=executor == "local")
@@ -171,33 +203,83 @@ class Benchmark:
             raise DataError(f"epochs must be an int >= 1, got {epochs!r}.")
         if resume is not None and run_id is not None and resume != run_id:
             raise DataError("Pass run_id= or resume=, not two different ids.")
-        scratch = None
-        if store is None:              # rows still go through a store: a temporary file
-            import tempfile
-
-            scratch = Path(tempfile.mkdtemp(prefix="workbench-run-")) / "runs.db"
-        opened = open_store(store if store is not None else scratch)
+        self.last_run = None
+        opened = open_store(store if store is not None else default_store_path())
         own = opened is not store
+        _LAST_STORE[0] = opened.path
         rid = resume or run_id or f"{self.name}-{uuid.uuid4().hex[:8]}"
-        if resume is not None and not opened.has_run(resume):
-            opened.run_info(resume)        # raises RunStoreError listing the runs there
-        if resume is None and opened.has_run(rid):
+        active = (str(opened.path.resolve()), rid)
+        try:
+            if active in _ACTIVE:
+                raise DataError(f"Run {rid!r} is still running in this kernel (an earlier cell, or a task): "
+                                "stop it first (Kernel > Interrupt, or cancel its task), or use another run_id.")
+            if resume is not None and not opened.has_run(resume):
+                opened.run_info(resume)        # raises RunStoreError listing the runs there
+            if resume is None and opened.has_run(rid):
+                raise DataError(f"The store already has a run {rid!r}: pass resume={rid!r} to continue it (only "
+                                "missing or failed rows are sent), or choose another run_id.")
+            if resume is not None:
+                self._check_resume(opened, rid, list(named), epochs)
+            _ACTIVE.add(active)
+            try:
+                yield _Prepared(named, opened, rid, resume is not None, max_concurrency, epochs, executor)
+            finally:
+                _ACTIVE.discard(active)
+        finally:
             if own:
-                opened.close()
-            raise DataError(f"The store already has a run {rid!r}: pass resume={rid!r} to continue it (only "
-                            "missing or failed rows are sent), or choose another run_id.")
-        if resume is not None:
-            self._check_resume(opened, rid, list(named), epochs)
-        done = opened.done_keys(rid) if resume is not None else set()
+                _quietly(opened.close)
+
+    def _end_panel(self, view: Any, failure: BaseException | None) -> None:
+        """The panel becomes static output, in the caller's thread (where a display update
+        reaches the cell); a display that fails never hides the run's own outcome."""
+        if view is None:
+            return
+        last = self.last_run or {}
+        try:
+            if last.get("results") is not None:
+                view.end(last["results"], last["resume_code"])
+            else:
+                view.abort(f"{type(failure).__name__}: {failure}" if failure is not None else "did not start")
+        except Exception as exc:
+            import warnings
+
+            warnings.warn(f"The benchmark panel could not show the final results: {exc}", RuntimeWarning,
+                          stacklevel=3)
+
+    def _interrupted(self, exc: BaseException) -> BaseException:
+        """A stopped run ends its cell in a few lines: what is stored, and the code that resumes it."""
+        last = self.last_run or {}
+        if last.get("resume_code"):
+            results = last.get("results")
+            stored = len(results.rows) if results is not None else "?"
+            lines = [f"Interrupted: {stored} rows of run {last['run_id']!r} are stored in {last['store']}.",
+                     "Resume with this code (only the missing rows are sent):", "",
+                     *("    " + line for line in last["resume_code"].splitlines())]
+            try:
+                exc._render_traceback_ = lambda: list(lines)  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
+        return exc
+
+    async def _execute(self, prep: "_Prepared", *, cache, on_event, progress, ray_actors, view) -> BenchmarkResults:
+        named, opened, rid, epochs, executor = prep.named, prep.store, prep.run_id, prep.epochs, prep.executor
+        max_concurrency = prep.max_concurrency
+        done = opened.done_keys(rid) if prep.resume else set()
         jobs = [j for j in self.jobs(named, epochs) if j.key not in done]
         config = {"models": list(named), "prompt_versions": list(self.prompts), "epochs": epochs, "executor": executor,
                   "rows": len(self.rows), "scorer": type(self.scorer).__name__, "max_concurrency": max_concurrency,
-                  "generate_kwargs": self.generate_kwargs}
+                  "generate_kwargs": self.generate_kwargs, "model_strings": model_strings(named)}
         opened.start_run(rid, self.name, config, {v: t.text for v, t in self.prompts.items()})
         listeners = list(on_event) if isinstance(on_event, (list, tuple)) else [on_event]
-        emit = Emitter(listeners + [progress_listener(progress)])
-        responses = open_cache(cache, None if scratch is not None else opened.path)
-        emit(RunStarted(rid, self.name, tuple(named), len(jobs), skipped=len(done)))
+        emit = Emitter(listeners + [progress_listener(progress and view is None)]
+                       + [view.listener if view is not None else None])
+        responses = open_cache(cache, opened.path)
+        totals: dict[str, int] = {}
+        for job in jobs:
+            group = group_of(job.model, job.prompt_version, len(self.prompts) > 1)
+            totals[group] = totals.get(group, 0) + 1
+        emit(RunStarted(rid, self.name, tuple(named), len(jobs), skipped=len(done), totals=totals,
+                        store=str(opened.path)))
         finished = 0
 
         def on_row(row: dict) -> None:
@@ -225,19 +307,109 @@ class Benchmark:
             try:
                 opened.finish_run(rid, status)
                 results = BenchmarkResults(rid, opened.rows(rid), info=opened.run_info(rid), sent=len(jobs),
-                                           store_path=None if scratch is not None else opened.path)
+                                           store_path=opened.path)
                 results.limits = limits    # per model: the final concurrency limit, and its back-offs
+                self.last_run = {"run_id": rid, "store": display_store(opened.path), "results": results,
+                                 "resume_code": resume_code(self, named, opened.path, rid)}
                 emit(RunFinished(rid, status, finished, len(jobs), results.metrics))
             finally:
-                if own:
-                    _quietly(opened.close)
                 if responses is not None and responses is not cache:
                     _quietly(responses.close)
-                if scratch is not None:
-                    import shutil
-
-                    shutil.rmtree(scratch.parent, ignore_errors=True)
         return results
+
+
+@dataclass
+class _Prepared:
+    named: dict[str, Any]
+    store: RunStore
+    run_id: str
+    resume: bool
+    max_concurrency: int
+    epochs: int
+    executor: str
+
+
+_ACTIVE: set[tuple[str, str]] = set()    # (store file, run id) of the runs going on in this process
+_LAST_STORE: list[Path | None] = [None]
+
+
+def last_store() -> Path:
+    """The store the last run in this process used, else the default store."""
+    return _LAST_STORE[0] or default_store_path()
+
+
+def _open_panel(panel: bool | None, name: str) -> Any:
+    """The run's live panel (``workbench.notebook.bench_panel``), or None where nobody watches
+    or the notebook extra is not installed."""
+    if panel is False:
+        return None
+    try:
+        from workbench.notebook.bench_panel import open_panel
+    except ImportError:
+        if panel:
+            from workbench.errors import MissingDependencyError
+
+            raise MissingDependencyError("anywidget", "notebook") from None
+        return None
+    return open_panel(panel, name)
+
+
+def display_store(path: Path) -> str:
+    """The store's path as a user would type it: relative to the working directory when under it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def resume_code(bench: Benchmark | None, named: dict[str, Any], store: Path, run_id: str) -> str:
+    """The code that resumes a run: the benchmark's variable in the notebook (or ``bench``), the
+    clients rebuilt from their model strings (or ``clients``), the store and the run id."""
+    var = "bench"
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        found = [k for k, v in (shell.user_ns.items() if shell is not None else ()) if v is bench and not k.startswith("_")]
+    except ImportError:
+        found = []
+    if bench is not None and found:
+        var, head = found[0], ""
+    else:
+        head = "# bench: the same Benchmark(prompt, data, scorer) as the first run\n"
+    strings = model_strings(named)
+    if all(strings.values()):
+        models = "{" + ", ".join(f"{name!r}: wb.client({s!r})" for name, s in strings.items()) + "}"
+        head = "import workbench as wb\n" + head
+    else:
+        models, head = "clients", head + "# clients: the same {name: client} as the first run\n"
+    return f"{head}results = {var}.run({models}, store={display_store(store)!r}, resume={run_id!r})"
+
+
+def model_strings(named: dict[str, Any]) -> dict[str, str | None]:
+    """The string that builds each client again (``openai-compat:MODEL@URL`` keeps its URL), or
+    None where there is none, or where the URL carries credentials (never written out)."""
+    out: dict[str, str | None] = {}
+    for name, c in named.items():
+        if isinstance(c, str):
+            out[name] = c
+            continue
+        text = getattr(c, "model_string", None)
+        base = getattr(getattr(c, "resolved", None), "base_url", None)
+        if text and base:
+            from urllib.parse import urlsplit
+
+            text = None if "@" in urlsplit(base).netloc else f"{text}@{base}"
+        out[name] = text if isinstance(text, str) and text else None
+    return out
+
+
+def stored_resume_code(info: dict[str, Any], store: Path, run_id: str) -> str:
+    """The resume code of a stored run (from its config: model names and model strings)."""
+    config = info.get("config") or {}
+    strings = config.get("model_strings") or {}
+    named = {name: strings.get(name) or object() for name in config.get("models") or []}
+    return resume_code(None, named, store, run_id)
 
 
 def _quietly(close) -> None:
@@ -260,6 +432,9 @@ def _run_sync(coro):
     loop = asyncio.new_event_loop()
     task = loop.create_task(coro)
     outcome: dict = {}
+    # An Event, not Thread.join: a join interrupted by Ctrl-C can return at once afterwards
+    # (CPython < 3.13), and the caller must not go on while the run is still writing.
+    ended = threading.Event()
 
     def drive() -> None:
         try:
@@ -268,15 +443,16 @@ def _run_sync(coro):
             outcome["error"] = exc
         finally:
             loop.close()
+            ended.set()
 
     worker = threading.Thread(target=drive, name="benchmark-loop", daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while not ended.wait(0.1):
+            pass
     except KeyboardInterrupt:
         loop.call_soon_threadsafe(task.cancel)     # finished rows are stored; the run says "interrupted"
-        worker.join()
+        ended.wait()
         raise
     if "error" in outcome:
         raise outcome["error"]

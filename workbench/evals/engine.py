@@ -162,7 +162,7 @@ async def run_job(job: Job, pool: Any, scorer: Any, generate_kwargs: dict | None
     from workbench.evals.cache import request_key
 
     row: dict[str, Any] = {"run_id": run_id, "model": job.model, "sample_id": job.sample_id, "epoch": job.epoch,
-                           "prompt_version": job.prompt_version, "cache_hit": False}
+                           "prompt_version": job.prompt_version, "prompt": job.prompt, "cache_hit": False}
     key = request_key(pool.client, job.prompt, generate_kwargs, job.epoch) if cache is not None else None
     started = time.perf_counter()
     try:
@@ -225,7 +225,7 @@ async def execute(jobs: list[Job], clients: Mapping[str, Any], scorer: Any, *, r
                 await limit.release(ok=False)
                 if attempt == RATE_LIMIT_RETRIES:
                     on_row({"run_id": run_id, "model": job.model, "sample_id": job.sample_id, "epoch": job.epoch,
-                            "prompt_version": job.prompt_version, "error": describe_error(exc),
+                            "prompt_version": job.prompt_version, "prompt": job.prompt, "error": describe_error(exc),
                             "created_at": time.time()})
                     return
                 await limit.back_off(getattr(exc, "retry_after", None))

@@ -17,6 +17,8 @@ class RunStarted:
     models: tuple[str, ...]
     total: int                 # rows this run will send (after what resume skips)
     skipped: int = 0           # rows already stored (resume)
+    totals: dict[str, int] = field(default_factory=dict)    # rows to send per group (results.group_of)
+    store: str | None = None   # the run store's path
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,47 @@ def progress_listener(progress: bool) -> Callable[[Any], None] | None:
     except ImportError:
         return None
     return TqdmProgress()
+
+
+# -- prompt tuning (workbench.prompts.tuners) ---------------------------------------------------
+@dataclass(frozen=True)
+class TuneStarted:
+    name: str
+    model: str
+    initial_prompt: str
+    train_rows: int
+    val_rows: int
+    max_iterations: int
+    projected_calls: int
+    budget_calls: int | None = None
+
+
+@dataclass(frozen=True)
+class TuneProgress:
+    round: int
+    calls: int                 # model calls so far (scoring and mutation)
+    projected_calls: int
+    doing: str                 # what the tuner does now, in words
+
+
+@dataclass(frozen=True)
+class CandidateScored:
+    index: int                 # 0 is the initial prompt; candidates count on from 1
+    parent: int | None
+    round: int
+    prompt: str
+    train_score: float | None
+    val_score: float | None    # None: not validated (it lost on the training rows)
+    tokens: int                # input + output tokens its scoring cost
+    accepted: bool             # it became the best prompt
+    best: int                  # the best candidate's index after this one
+    version: int | None = None     # its catalog version, when a catalog is given
+    worst: tuple = ()          # a few of its worst training rows (dicts)
+
+
+@dataclass(frozen=True)
+class TuneFinished:
+    stopped: str
+    best: int
+    calls: int
+    projected_calls: int

@@ -53,6 +53,12 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[index]
 
 
+def group_of(model: str, version: int, several_versions: bool) -> str:
+    """The name a row's figures are grouped under: the model, with its prompt version when a
+    run has several (the results' metrics, the panels and the plots all group this way)."""
+    return f"{model} v{version}" if several_versions else model
+
+
 class BenchmarkResults:
     def __init__(self, run_id: str, rows: list[dict[str, Any]], *, store_path: Path | None = None,
                  info: dict[str, Any] | None = None, sent: int | None = None):
@@ -62,6 +68,7 @@ class BenchmarkResults:
         self.info = info or {}
         self.sent = sent          # rows this run ran (a resume runs only what was missing)
         self.limits: dict[str, dict[str, int]] = {}    # per model: final concurrency limit, back-offs
+        self._several: bool | None = None
 
     @classmethod
     def load(cls, store: Any, run_id: str) -> "BenchmarkResults":
@@ -81,12 +88,16 @@ class BenchmarkResults:
         return self.info.get("status", "")
 
     # -- figures ----------------------------------------------------------------------------
+    def group(self, row: dict[str, Any]) -> str:
+        """The group a row's figures count under (``group_of``)."""
+        if self._several is None:
+            self._several = len({r["prompt_version"] for r in self.rows}) > 1
+        return group_of(row["model"], row["prompt_version"], self._several)
+
     def _groups(self) -> dict[str, list[dict[str, Any]]]:
-        versions = {r["prompt_version"] for r in self.rows}
         groups: dict[str, list[dict[str, Any]]] = {}
         for r in self.rows:
-            key = r["model"] if len(versions) <= 1 else f"{r['model']} v{r['prompt_version']}"
-            groups.setdefault(key, []).append(r)
+            groups.setdefault(self.group(r), []).append(r)
         return groups
 
     @property
@@ -155,9 +166,41 @@ class BenchmarkResults:
         self.to_pandas().to_parquet(path)
         return Path(path)
 
+    def _ipython_display_(self) -> None:
+        """In a notebook: the run's panel as static output (summary, matrix, errors, plots)."""
+        from workbench.notebook.bench_render import display_results
+
+        display_results(self)
+
     def __repr__(self) -> str:
         parts = []
         for key, m in self.metrics.items():
             score = "-" if m["mean_score"] is None else f"{m['mean_score']:.3f}"
             parts.append(f"{key}: {score} ({m['scored']}/{m['rows']} scored, {m['errors']} errors)")
         return f"<BenchmarkResults {self.run_id} {self.status}: " + "; ".join(parts) + ">"
+
+
+def open_run(store: Any = None, run_id: str | None = None) -> BenchmarkResults:
+    """A stored run's results, from SQLite alone (after a kernel restart): ``run_id`` may be a
+    unique prefix of the id; without one, the newest run. ``store`` defaults to the default
+    store (``.workbench/runs.db``). In a notebook the result draws the run's panel."""
+    from workbench.errors import RunStoreError
+    from workbench.evals.store import default_store_path, list_runs
+
+    path = store if store is not None else default_store_path()
+    runs = list_runs(path)
+    if not runs:
+        raise RunStoreError(f"The run store {str(path)!r} has no runs yet.")
+    if run_id is None:
+        chosen = runs[-1]["run_id"]
+    else:
+        exact = [r["run_id"] for r in runs if r["run_id"] == run_id]
+        matches = exact or [r["run_id"] for r in runs if r["run_id"].startswith(run_id) or
+                            r["run_id"].split("-")[-1].startswith(run_id)]
+        if not matches:
+            known = ", ".join(r["run_id"] for r in runs[-10:])
+            raise RunStoreError(f"No run {run_id!r} in {path}. Newest runs there: {known}.")
+        if len(matches) > 1:
+            raise DataError(f"{run_id!r} matches {len(matches)} runs ({', '.join(matches[:5])}); give more of the id.")
+        chosen = matches[0]
+    return BenchmarkResults.load(path, chosen)

@@ -8,7 +8,8 @@ Tables (documented in README):
 - ``run_prompts``: the prompt text of each (run, prompt version);
 - ``rows``: one row per (run, model, sample, epoch, prompt version), unique: ``output``,
   ``thinking``, ``score``, ``passed``, ``feedback``, ``error``, ``latency_s``,
-  ``input_tokens``, ``output_tokens``, ``cost``, ``cache_hit``, ``created_at``.
+  ``input_tokens``, ``output_tokens``, ``cost``, ``cache_hit``, ``created_at``, and the
+  rendered ``prompt`` (so a stored run shows what each row was asked, from SQLite alone).
 
 Rows are written as they finish by one writer thread (WAL, a busy timeout), so a killed
 kernel loses at most the rows in flight, and two processes can share one file. A row is
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import threading
 import time
@@ -28,7 +30,7 @@ from typing import Any, Iterable
 from workbench.errors import RunStoreError
 from workbench.prompts.catalog import connect
 
-ROW_FIELDS = ("run_id", "model", "sample_id", "epoch", "prompt_version", "output", "thinking", "score", "passed",
+ROW_FIELDS = ("run_id", "model", "sample_id", "epoch", "prompt_version", "prompt", "output", "thinking", "score", "passed",
               "feedback", "error", "latency_s", "input_tokens", "output_tokens", "cost", "cache_hit", "created_at")
 KEY_FIELDS = ("model", "sample_id", "epoch", "prompt_version")
 
@@ -43,7 +45,7 @@ CREATE TABLE IF NOT EXISTS run_prompts (
 );
 CREATE TABLE IF NOT EXISTS rows (
     run_id TEXT NOT NULL, model TEXT NOT NULL, sample_id TEXT NOT NULL, epoch INTEGER NOT NULL,
-    prompt_version INTEGER NOT NULL, output TEXT, thinking TEXT, score REAL, passed INTEGER, feedback TEXT,
+    prompt_version INTEGER NOT NULL, prompt TEXT, output TEXT, thinking TEXT, score REAL, passed INTEGER, feedback TEXT,
     error TEXT, latency_s REAL, input_tokens INTEGER, output_tokens INTEGER, cost REAL,
     cache_hit INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,
     UNIQUE (run_id, model, sample_id, epoch, prompt_version)
@@ -62,6 +64,9 @@ class RunStore:
         self.path = Path(path)
         self._conn = connect(self.path)
         self._conn.executescript(SCHEMA)
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(rows)")}
+        if "prompt" not in columns:        # a store written before rows kept their prompt
+            self._conn.execute("ALTER TABLE rows ADD COLUMN prompt TEXT")
         self._queue: queue.Queue = queue.Queue()
         self._error: BaseException | None = None
         self._writer = threading.Thread(target=self._write_loop, name=f"RunStore:{self.path.name}", daemon=True)
@@ -106,14 +111,22 @@ class RunStore:
             "SELECT prompt_version, prompt FROM run_prompts WHERE run_id=? ORDER BY prompt_version", (run_id,))}
 
     def list_runs(self) -> list[dict[str, Any]]:
+        """Every run, oldest first: id, name, status, times, config, stored rows and errors, and
+        the mean score per model (rows without an error)."""
         self.flush()
+        scores: dict[str, dict[str, float]] = {}
+        for run_id, model, mean in self._conn.execute(
+                "SELECT run_id, model, AVG(score) FROM rows WHERE error IS NULL AND score IS NOT NULL "
+                "GROUP BY run_id, model"):
+            scores.setdefault(run_id, {})[model] = mean
         out = []
-        for run_id, name, status, created, finished, rows, errors in self._conn.execute(
-                "SELECT r.run_id, r.name, r.status, r.created_at, r.finished_at, COUNT(x.run_id), "
+        for run_id, name, status, config, created, finished, rows, errors in self._conn.execute(
+                "SELECT r.run_id, r.name, r.status, r.config, r.created_at, r.finished_at, COUNT(x.run_id), "
                 "SUM(CASE WHEN x.error IS NOT NULL THEN 1 ELSE 0 END) FROM runs r LEFT JOIN rows x "
                 "ON x.run_id = r.run_id GROUP BY r.run_id ORDER BY r.created_at"):
             out.append({"run_id": run_id, "name": name, "status": status, "rows": rows, "errors": errors or 0,
-                        "created_at": created, "finished_at": finished})
+                        "created_at": created, "finished_at": finished, "config": json.loads(config or "{}"),
+                        "scores": scores.get(run_id, {})})
         return out
 
     # -- rows -------------------------------------------------------------------------------
@@ -226,7 +239,7 @@ class RunStore:
 def storable(row: dict[str, Any]) -> dict[str, Any]:
     """The row with SQLite-friendly values: text fields as str, numbers as numbers."""
     out = dict(row)
-    for key in ("run_id", "model", "sample_id", "output", "thinking", "feedback", "error"):
+    for key in ("run_id", "model", "sample_id", "prompt", "output", "thinking", "feedback", "error"):
         if out.get(key) is not None and not isinstance(out[key], str):
             out[key] = str(out[key])
     for key in ("score", "latency_s", "cost"):
@@ -247,11 +260,18 @@ def storable(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def default_store_path() -> Path:
+    """Where runs go without ``store=``: $WORKBENCH_RUN_STORE, else ``.workbench/runs.db`` under
+    the working directory (next to ``.workbench/checkpoints/``)."""
+    return Path(os.environ.get("WORKBENCH_RUN_STORE") or Path(".workbench") / "runs.db")
+
+
 def open_store(store: "str | Path | RunStore", *, must_exist: bool = False) -> RunStore:
     if isinstance(store, RunStore):
         return store
     if must_exist and not Path(store).exists():
         raise RunStoreError(f"No run store at {str(store)!r}; check the path (a run writes it with store=...).")
+    Path(store).parent.mkdir(parents=True, exist_ok=True)
     return RunStore(store)
 
 

@@ -26,7 +26,7 @@ gets a message, not a cell. ``-o VAR`` stores the answer text (a ``str`` that al
 
 Line commands: ``%aimu model [NAME]``, ``models``, ``history [MODEL]``, ``reset``,
 ``regenerate [MODEL]``, ``reload [MODEL]``, ``resume``, ``cache``, ``clear hf|llamacpp|all``,
-``checkpoints [--clean]``, ``help``.
+``checkpoints [--clean]``, ``runs [STORE]``, ``run [ID] [STORE]``, ``help``.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ LINE_HELP = """%aimu line commands:
   %aimu cache               the memory gauge of loaded weights
   %aimu clear hf|llamacpp|all   free cached weights
   %aimu checkpoints [--clean]   saved checkpoints (--clean keeps the newest per model)
+  %aimu runs [STORE]        stored benchmark runs (default: the last store used, or .workbench/runs.db)
+  %aimu run [ID] [STORE]    a stored run's panel, from SQLite alone (ID: a prefix; default the newest)
   %aimu help                this help
 %%aimu [MODEL] [--system S] [--thinking|--no-thinking] [--format markdown|code|json|text]
        [--tools a,b] [-o VAR] [--new] [--vars] [--max-tokens N] [--temperature T] [--restore PATH]
@@ -223,7 +225,7 @@ class AimuMagics(Magics):
         handler = getattr(self, f"_cmd_{command}", None)
         if handler is None:
             raise UsageError(f"unknown command {command!r}; commands: model, models, history, reset, regenerate, "
-                             "reload, resume, cache, clear, checkpoints, help")
+                             "reload, resume, cache, clear, checkpoints, runs, run, help")
         handler(rest)
 
     def _cmd_help(self, _rest) -> None:
@@ -346,3 +348,19 @@ class AimuMagics(Magics):
             print(f"{row['modified']}  {row['path']}  ({what}, {row.get('messages', '?')} messages)")
         print('Restore one with: client_or_agent.restore(wb.load_checkpoint("PATH")), '
               "or %%aimu MODEL --restore PATH")
+
+    def _cmd_runs(self, rest) -> None:
+        from workbench.notebook.runs_table import show_runs
+
+        if len(rest) > 1:
+            raise UsageError("%aimu runs [STORE]")
+        show_runs(rest[0] if rest else None)
+
+    def _cmd_run(self, rest) -> None:
+        from workbench.evals.benchmark import last_store
+        from workbench.evals.results import open_run
+
+        if len(rest) > 2:
+            raise UsageError("%aimu run [ID] [STORE]")
+        store = rest[1] if len(rest) > 1 else last_store()
+        open_run(store, rest[0] if rest else None)._ipython_display_()

@@ -61,6 +61,8 @@ class Candidate:
     row_scores: dict[str, float] = field(default_factory=dict)     # training sample id -> score
     rows: list[dict[str, Any]] = field(default_factory=list, repr=False)   # its training rows (run store)
     stored: Any = None                                              # its catalog Prompt, if any
+    index: int = 0                  # 0: the initial prompt; candidates count on from 1
+    tokens: int = 0                 # input + output tokens its scoring cost
 
     def __repr__(self) -> str:
         return (f"<Candidate round {self.round} train={self.train_score} val={self.val_score} "
@@ -77,12 +79,33 @@ class TuneResult:
     projected_calls: int
     calls: int
 
+    catalog: Any = field(default=None, repr=False)
+
     @property
     def prompt(self) -> str:
         return self.best.prompt
 
     def __str__(self) -> str:
         return self.best.prompt
+
+    def store_as_best(self, candidate: "int | Candidate", catalog: Any = None) -> Any:
+        """Label a candidate (its index in the tuning panel, or the Candidate) "best" in the
+        catalog, e.g. a shorter prompt that scored nearly as well; returns its catalog Prompt."""
+        chosen = candidate if isinstance(candidate, Candidate) else next(
+            (c for c in self.candidates if c.index == candidate), None)
+        if chosen is None:
+            raise DataError(f"No candidate {candidate!r}; candidates are numbered "
+                            f"0 to {max(c.index for c in self.candidates)}.")
+        catalog = catalog if catalog is not None else self.catalog
+        if catalog is None or chosen.stored is None:
+            raise DataError("This tuning run kept no catalog: pass catalog= to tune() so candidates are versioned.")
+        catalog.label(chosen.stored, "best")
+        return chosen.stored
+
+    def _ipython_display_(self) -> None:
+        from workbench.notebook.tune_render import display_result
+
+        display_result(self)
 
 
 class PromptTuner(ABC):
@@ -97,6 +120,10 @@ class PromptTuner(ABC):
         self.patience = patience
         self.max_concurrency = max_concurrency
         self.failures_shown = failures_shown
+        self.calls = 0
+        self.last_result: TuneResult | None = None
+        self._emit: Any = lambda event: None
+        self._round, self._projected, self._doing = 0, 0, ""
 
     @abstractmethod
     def scorer(self) -> Any:
@@ -109,8 +136,8 @@ class PromptTuner(ABC):
         from workbench.evals.benchmark import Benchmark
 
         bench = Benchmark(prompts, data, self.scorer(), name=name)
-        results = bench.run({"model": self.model_client}, store=store, max_concurrency=self.max_concurrency)
-        self.calls += results.sent or 0
+        results = bench.run({"model": self.model_client}, store=store, max_concurrency=self.max_concurrency,
+                            panel=False, on_event=self._on_bench_event)
         out: list[tuple[dict[str, float], list[dict]]] = [({}, []) for _ in prompts]
         for row in results.rows:
             scores, rows = out[row["prompt_version"] - 1]
@@ -119,14 +146,25 @@ class PromptTuner(ABC):
             rows.append(row)
         return out
 
+    def _on_bench_event(self, event: Any) -> None:
+        from workbench.evals.events import RowFinished, TuneProgress
+
+        if isinstance(event, RowFinished):
+            self.calls += 1
+            self._emit(TuneProgress(self._round, self.calls, self._projected, self._doing))
+
     def _train(self, cands: list[Candidate], train: list[dict], store: Any, name: str) -> None:
+        self._doing = f"scoring {len(cands)} prompt{'s' if len(cands) > 1 else ''} on {len(train)} training rows"
         for cand, (scores, rows) in zip(cands, self._evaluate([c.prompt for c in cands], train, store, name)):
             cand.row_scores, cand.rows = scores, rows
             cand.train_score = sum(scores.values()) / len(train)
+            cand.tokens += _tokens(rows)
 
     def _validate(self, cand: Candidate, val: list[dict], store: Any, name: str) -> None:
-        ((scores, _),) = self._evaluate([cand.prompt], val, store, name)
+        self._doing = f"validating the best of round {cand.round} on {len(val)} rows"
+        ((scores, rows),) = self._evaluate([cand.prompt], val, store, name)
         cand.val_score = sum(scores.values()) / len(val)
+        cand.tokens += _tokens(rows)
 
     # -- mutation -------------------------------------------------------------------------
     def _failures(self, parent: Candidate, data: list[dict], rng: random.Random) -> str:
@@ -144,6 +182,7 @@ class PromptTuner(ABC):
     def _propose(self, parent: Candidate, fields: tuple[str, ...], data: list[dict], rng: random.Random,
                  round_no: int) -> tuple[list[Candidate], list[str]]:
         from workbench.agents.runner import fork_client
+        from workbench.evals.events import TuneProgress
 
         mutator = self.mutator_client or fork_client(self.model_client)
         out, rejected, seen = [], [], {parent.prompt}
@@ -152,6 +191,8 @@ class PromptTuner(ABC):
                                               prompt=parent.prompt, failures=self._failures(parent, data, rng),
                                               variant=variant, count=self.candidates_per_round)
             self.calls += 1
+            self._doing = f"asking for variant {variant} of {self.candidates_per_round}"
+            self._emit(TuneProgress(round_no, self.calls, self._projected, self._doing))
             try:
                 reply = mutator.generate(request)
             except Exception as exc:      # a failed mutator call costs a candidate, not the run
@@ -175,8 +216,14 @@ class PromptTuner(ABC):
     # -- the loop -------------------------------------------------------------------------
     def tune(self, training_data: Any, initial_prompt: "str | PromptTemplate", *, validation_data: Any = None,
              max_iterations: int = 10, catalog: Any = None, prompt_name: str | None = None, seed: int = 0,
-             budget_calls: int | None = None, store: Any = None) -> TuneResult:
+             budget_calls: int | None = None, store: Any = None, on_event: Any = None,
+             panel: bool | None = None) -> TuneResult:
+        """Tune (see the module doc). ``on_event`` gets TuneStarted / TuneProgress /
+        CandidateScored / TuneFinished; ``panel``: the live tuning panel (default: in a
+        notebook; False: none). Ctrl-C (or the panel's Stop) stops after what is scored:
+        the best prompt so far is labelled in the catalog and kept as ``tuner.last_result``."""
         from workbench.evals.benchmark import records
+        from workbench.evals.events import Emitter, TuneStarted
 
         train = records(training_data)
         rng = random.Random(seed)
@@ -203,41 +250,96 @@ class PromptTuner(ABC):
                                 f"takes {len(train) + len(val)} calls and each round {per_round}.")
             max_iterations = fits
             projected = len(train) + len(val) + fits * per_round
-        self.calls = 0
+        self.calls, self._round, self._projected, self._doing = 0, 0, projected, "scoring the initial prompt"
+        self.last_result, self._best = None, None
         name = prompt_name or "tuning"
         model_id = getattr(self.model_client, "model_string", "model")
-
+        view = _open_tune_panel(panel, name)
+        listeners = list(on_event) if isinstance(on_event, (list, tuple)) else [on_event]
+        self._emit = Emitter(listeners + [view.listener if view is not None else None])
+        self._emit(TuneStarted(name, model_id, template.text, len(train), len(val), max_iterations, projected,
+                               budget_calls))
         initial = Candidate(template.text, 0)
+        best, candidates, rejected = initial, [initial], []
+        stopped = "max_iterations"
+        try:
+            best, stopped = self._loop(initial, candidates, rejected, train, val, fields, rng, store, catalog, name,
+                                       model_id, max_iterations)
+        except KeyboardInterrupt as exc:
+            stopped = "interrupted"
+            best = self._best if self._best is not None else initial
+            self._end(best, candidates, rejected, stopped, projected, catalog, view)
+            raise _interrupted(exc, self.last_result)
+        except BaseException:
+            if view is not None:
+                view.abort()
+            raise
+        return self._end(best, candidates, rejected, stopped, projected, catalog, view)
+
+    def _loop(self, initial, candidates, rejected, train, val, fields, rng, store, catalog, name, model_id,
+              max_iterations) -> tuple[Candidate, str]:
         self._train([initial], train, store, f"{name}-initial")
         self._validate(initial, val, store, f"{name}-initial-val")
         self._remember(initial, catalog, name, model_id)
-        best, pool, candidates, rejected = initial, [initial], [initial], []
-        stopped, idle = "max_iterations", 0
+        self._scored(initial, accepted=True, best=initial)
+        best, pool, idle = initial, [initial], 0
         for round_no in range(1, max_iterations + 1):
+            self._round = round_no
             if best.val_score is not None and best.val_score >= 1.0:
-                stopped = "validation perfect"
-                break
+                return best, "validation perfect"
             parent = self._next_parent(best, pool)
             proposed, dropped = self._propose(parent, fields, train, rng, round_no)
             rejected += dropped
             if proposed:
+                for cand in proposed:
+                    cand.index = len(candidates)
+                    candidates.append(cand)
                 self._train(proposed, train, store, f"{name}-round-{round_no}")
                 top = max(proposed, key=lambda c: c.train_score)
                 self._validate(top, val, store, f"{name}-round-{round_no}-val")
-                candidates += proposed
                 pool += proposed
+                accepted = top.val_score > (best.val_score or 0.0) + self.margin
+                if accepted:
+                    best = top
                 for cand in proposed:
                     self._remember(cand, catalog, name, model_id)
-                if top.val_score > (best.val_score or 0.0) + self.margin:
-                    best, idle = top, 0
+                    self._scored(cand, accepted=accepted and cand is top, best=best)
+                if accepted:
+                    idle = 0
                     continue
             idle += 1
             if idle >= self.patience:
-                stopped = "no improvement"
-                break
+                return best, "no improvement"
+        return best, "max_iterations"
+
+    def _scored(self, cand: Candidate, *, accepted: bool, best: Candidate) -> None:
+        from workbench.evals.events import CandidateScored
+
+        self._best = best
+        worst = sorted(cand.rows, key=lambda r: (r.get("error") is None, r.get("score") or 0.0))[:5]
+        self._emit(CandidateScored(
+            cand.index, cand.parent.index if cand.parent is not None else None, cand.round, cand.prompt,
+            cand.train_score, cand.val_score, cand.tokens, accepted, best.index,
+            getattr(cand.stored, "version", None),
+            tuple({k: r.get(k) for k in ("sample_id", "output", "score", "feedback", "error")} for r in worst)))
+
+    def _end(self, best, candidates, rejected, stopped, projected, catalog, view) -> TuneResult:
+        from workbench.evals.events import TuneFinished
+
         if catalog is not None and best.stored is not None:
             catalog.label(best.stored, "best")
-        return TuneResult(best, initial, candidates, rejected, stopped, projected, self.calls)
+        result = TuneResult(best, candidates[0], candidates, rejected, stopped, projected, self.calls,
+                            catalog=catalog)
+        self.last_result = result
+        self._emit(TuneFinished(stopped, best.index, self.calls, projected))
+        if view is not None:
+            try:
+                view.end(result)
+            except Exception as exc:
+                import warnings
+
+                warnings.warn(f"The tuning panel could not show the result: {exc}", RuntimeWarning, stacklevel=2)
+        return result
 
     @staticmethod
     def _remember(cand: Candidate, catalog: Any, name: str, model_id: str) -> None:
@@ -248,6 +350,38 @@ class PromptTuner(ABC):
                                            mutation_prompt=cand.mutation_prompt,
                                            metrics={"train": cand.train_score, "val": cand.val_score,
                                                     "round": cand.round})
+
+
+def _tokens(rows: list[dict]) -> int:
+    return sum((r.get("input_tokens") or 0) + (r.get("output_tokens") or 0) for r in rows)
+
+
+def _interrupted(exc: BaseException, result: "TuneResult | None") -> BaseException:
+    """A stopped tuning run ends its cell in a few lines: where the best prompt so far is."""
+    if result is not None:
+        score = "-" if result.best.val_score is None else f"{result.best.val_score:.3f}"
+        lines = [f"Interrupted after {len(result.candidates) - 1} candidates: the best prompt so far "
+                 f"(candidate {result.best.index}, validation {score}) is tuner.last_result.prompt"
+                 + ("; labelled 'best' in the catalog." if result.catalog is not None else ".")]
+        try:
+            exc._render_traceback_ = lambda: list(lines)  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+    return exc
+
+
+def _open_tune_panel(panel: bool | None, name: str) -> Any:
+    if panel is False:
+        return None
+    try:
+        from workbench.notebook.tune_panel import open_tune_panel
+    except ImportError:
+        if panel:
+            from workbench.errors import MissingDependencyError
+
+            raise MissingDependencyError("anywidget", "notebook") from None
+        return None
+    return open_tune_panel(panel, name)
 
 
 def parse_candidate(reply: str) -> str:

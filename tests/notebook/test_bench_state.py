@@ -1,0 +1,83 @@
+"""The benchmark panel's state and messages, without a browser (pure; the clock is faked)."""
+
+from __future__ import annotations
+
+import json
+
+from workbench.evals.events import RowFinished, RunFinished, RunStarted
+from workbench.notebook.bench_state import BenchLive, Tally
+from workbench.evals.results import mean_ci
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def row(i: int, model: str = "a", *, error: str | None = None) -> dict:
+    score = float(i % 3 == 0)
+    return {"model": model, "sample_id": str(i), "epoch": 0, "prompt_version": 1, "output": f"answer {i} " * 20,
+            "score": None if error else score, "passed": None if error else bool(score), "error": error,
+            "feedback": None if score else "Expected '0'.", "latency_s": 0.01, "input_tokens": 9, "output_tokens": 3,
+            "cache_hit": i % 10 == 0}
+
+
+def test_10000_fast_rows_fit_the_message_and_byte_budget_and_every_row_is_counted():
+    clock = Clock()
+    live = BenchLive(clock=clock)
+    live.on_event(RunStarted("r", "bench", ("a", "b"), 10_000, totals={"a": 5000, "b": 5000}))
+    messages = []
+    for i in range(10_000):                        # 5000 rows a second; the sender takes every 50 ms
+        clock.now = i / 5000
+        live.on_event(RowFinished("r", row(i // 2, "ab"[i % 2], error="Boom: x" if i % 97 == 0 else None), i + 1,
+                                  10_000))
+        if i % 250 == 249:
+            message = live.take()
+            if message:
+                messages.append(message)
+    live.on_event(RunFinished("r", "finished", 10_000, 10_000))
+    messages.append(live.take())
+    assert live.take() is None                     # nothing changed since: nothing sent
+    seconds = 10_000 / 5000
+    assert len(messages) / seconds <= 30
+    size = sum(len(json.dumps(m, separators=(",", ":"))) for m in messages)
+    assert size <= 200 * 10_000
+    last = messages[-1]
+    assert last["status"] == "finished"
+    tallies = {}
+    for m in messages:
+        tallies.update(m.get("g", {}))
+    assert tallies["0"][0] + tallies["1"][0] == 10_000          # done, exact
+    errors = sum(1 for i in range(10_000) if i % 97 == 0)
+    assert tallies["0"][1] + tallies["1"][1] == errors
+    # errors are sent before plain rows when a burst is trimmed
+    shown_errors = sum(1 for m in messages for r in m.get("r", []) if r[8] is not None)
+    assert shown_errors >= min(errors, len(messages))
+
+
+def test_the_running_mean_and_interval_match_the_final_metrics():
+    values = [0.0, 1.0, 1.0, 0.5, 1.0, 0.0, 0.25]
+    tally = Tally(len(values))
+    for v in values:
+        tally.add({"score": v, "passed": v >= 1})
+    mean, low, high = mean_ci(values)
+    assert abs(tally.mean - mean) < 1e-12
+    lo, hi = tally.interval()
+    assert abs(lo - low) < 1e-9 and abs(hi - high) < 1e-9
+    assert tally.packed()[T_PASSED] == 3
+
+
+T_PASSED = 7
+
+
+def test_an_all_failing_run_sends_its_errors_not_an_empty_table():
+    live = BenchLive(clock=Clock())
+    live.on_event(RunStarted("r", "bench", ("a",), 5, totals={"a": 5}))
+    for i in range(5):
+        live.on_event(RowFinished("r", row(i, error="ConnectionFailed: refused"), i + 1, 5))
+    message = live.take()
+    assert message["g"]["0"][:2] == [5, 5]
+    assert [r[8] for r in message["r"]] == ["ConnectionFailed: refused"] * 5

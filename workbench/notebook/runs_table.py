@@ -1,0 +1,49 @@
+"""``%aimu runs``: the runs of a store as a table (HTML in a notebook, text elsewhere)."""
+
+from __future__ import annotations
+
+import datetime
+import html
+from pathlib import Path
+from typing import Any
+
+from workbench.notebook.bench_render import CELL, expected_rows
+
+
+def run_rows(runs: list[dict[str, Any]]) -> list[list[str]]:
+    out = []
+    for run in reversed(runs):          # newest first
+        when = datetime.datetime.fromtimestamp(run["created_at"]).strftime("%Y-%m-%d %H:%M")
+        config = run.get("config") or {}
+        expected = expected_rows(run)
+        stored = f"{run['rows']}" + (f" of {expected}" if expected is not None and expected != run["rows"] else "")
+        scores = ", ".join(f"{m} {v:.3f}" for m, v in (run.get("scores") or {}).items()) or "-"
+        out.append([run["run_id"], run.get("name") or "", when, run["status"], ", ".join(config.get("models") or []),
+                    stored, str(run["errors"]), scores])
+    return out
+
+
+HEAD = ["run id", "name", "started", "status", "models", "rows", "errors", "mean score"]
+
+
+def show_runs(store: Any = None) -> None:
+    from IPython.display import display
+
+    from workbench.evals.benchmark import last_store
+    from workbench.evals.store import list_runs
+
+    path = Path(store) if store is not None else last_store()
+    runs = list_runs(path)
+    rows = run_rows(runs)
+    if not rows:
+        print(f"no runs in {path}")
+        return
+    text = "\n".join(["  ".join(HEAD)] + ["  ".join(r) for r in rows])
+    th = "".join(f'<th style="{CELL};background:#f6f8fa">{html.escape(h)}</th>' for h in HEAD)
+    body = "".join("<tr>" + "".join(f'<td style="{CELL}">{html.escape(c)}</td>' for c in r) + "</tr>" for r in rows)
+    hint = f"Open one with <code>%aimu run ID</code> or <code>wb.open_run({str(path)!r}, ID)</code>."
+    display({"text/plain": f"runs in {path}:\n{text}",
+             "text/html": f'<div class="wb-runs" style="font-family:system-ui,sans-serif;font-size:13px">'
+                          f"<div>{len(rows)} runs in <code>{html.escape(str(path))}</code></div>"
+                          f'<table style="border-collapse:collapse;margin:6px 0"><tr>{th}</tr>{body}</table>'
+                          f'<div style="color:#57606a">{hint}</div></div>'}, raw=True)
