@@ -268,3 +268,20 @@ def test_regenerate_replaces_the_last_answer(shell, fake_openai, model, capsys):
     shell.run_line_magic("aimu", "reset")
     failed = shell.run_cell("%aimu regenerate")
     failed_short(failed, capsys.readouterr().out)
+
+
+def test_runs_and_run_reopen_a_stored_run_from_sqlite(shell, fake_openai, model, capsys, tmp_path):
+    from workbench.evals import Benchmark
+    from workbench.prompts import ExactMatchScorer
+
+    bench = Benchmark("Q: {q}", [{"q": "1", "expected": "Default answer."}], ExactMatchScorer(), name="mag")
+    bench.run({"fake": model}, store=tmp_path / "runs.db", run_id="mag-3f2a", panel=False)
+    capsys.readouterr()
+    assert shell.run_line_magic("aimu", f"runs {tmp_path / 'runs.db'}") is None
+    listed = capsys.readouterr().out
+    assert "mag-3f2a" in listed and "finished" in listed and "fake 1.000" in listed
+    shell.run_line_magic("aimu", "run 3f2a")               # a prefix; the last store used
+    shown = capsys.readouterr().out
+    assert "mag mag-3f2a: finished · 1 of 1 rows stored" in shown
+    result = shell.run_cell("%aimu run nosuch")
+    assert not result.success and "No run 'nosuch'" in str(result.error_in_exec)

@@ -20,7 +20,7 @@ def test_tour_notebooks_are_committed_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, f"{name}: strip outputs before committing"
 
 
-LOCAL = ("05_local_models_and_cache", "07_benchmarks")      # these load workbench-tiny
+LOCAL = ("05_local_models_and_cache", "07_benchmarks_and_tuning")      # these load workbench-tiny
 
 
 @pytest.mark.parametrize("name", [n for n in TOUR if n not in LOCAL])
@@ -52,7 +52,15 @@ def test_tour_notebook_runs(name, tmp_path, capsys):
 def test_local_models_tour_notebook_runs(name, tmp_path):
     run_tour(tmp_path, names=(name,))
     nb = nbformat.read(tmp_path / f"{name}.ipynb", as_version=4)
-    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    if name == "07_benchmarks_and_tuning":      # both panels ended as static HTML, with their plots
+        html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+        assert sum('class="wb-bench-static" data-status="finished"' in h for h in html) >= 3   # run, %aimu run, resume
+        assert any("wb-tune-static" in h and "validation perfect" in h for h in html)
+        assert any("wb-runs" in h and "tour-1" in h for h in html)
+        assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
 
 
 def test_html_export_prefers_static_renderings(tmp_path):

@@ -8,11 +8,6 @@ const KEEP_ROWS = 300;
 const T = { done: 0, errors: 1, hits: 2, scored: 3, mean: 4, low: 5, high: 6, passed: 7, tin: 8, tout: 9, cost: 10 };
 const R = { group: 0, sample: 1, epoch: 2, version: 3, score: 4, passed: 5, ms: 6, output: 7, error: 8, feedback: 9 };
 
-function esc(s) {
-  return String(s ?? "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-}
-
 const STATES = new WeakMap();
 
 function emptyState(model) {
@@ -56,19 +51,6 @@ function fmtTime(s) {
 }
 
 function fmtNum(x, d = 3) { return x == null ? "–" : Number(x).toFixed(d); }
-
-// ---- the stop button: as Kernel > Interrupt (the kernel cannot read a comm while it runs)
-function interruptKernel(kernelId) {
-  const node = document.getElementById("jupyter-config-data");
-  const config = node ? JSON.parse(node.textContent || "{}") : {};
-  const base = (config.baseUrl || "/").replace(/\/?$/, "/");
-  const headers = {};
-  const xsrf = (document.cookie.match(/(?:^|;\s*)_xsrf=([^;]+)/) || [])[1];
-  if (xsrf) headers["X-XSRFToken"] = decodeURIComponent(xsrf);
-  if (config.token) headers.Authorization = "token " + config.token;
-  return fetch(`${base}api/kernels/${encodeURIComponent(kernelId)}/interrupt`,
-               { method: "POST", headers, credentials: "same-origin" });
-}
 
 // ---- rendering ---------------------------------------------------------------------------
 function groupRow(st, i) {

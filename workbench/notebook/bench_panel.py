@@ -25,12 +25,13 @@ from typing import Any, Callable
 from workbench.evals.events import RowFinished, RunFinished, RunStarted
 from workbench.notebook.bench_state import BenchLive
 from workbench.notebook.live_panel import LivePanel, abort_static, replace_with_static
+from workbench.notebook.widget_js import module
 
 _HERE = Path(__file__).parent
 
 
 class BenchPanel(LivePanel):
-    _esm = _HERE / "bench_panel.js"
+    _esm = module("bench_panel.js")
     _css = _HERE / "bench_panel.css"
     start_events = (RunStarted,)
     end_events = (RunFinished,)

@@ -5,11 +5,7 @@
 
 // The answer's HTML is rendered in the kernel (markdown.py: the renderer of the saved output,
 // with tables, MathML math and highlighted code; raw HTML escaped): settled blocks arrive
-// once, the open tail again as it grows. Only text is escaped here.
-function esc(s) {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-          .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-}
+// once, the open tail again as it grows. Only text is escaped here (esc: widget_common.js).
 
 // ---- state kept per widget model (views come and go; the model outlives them) ------------
 const STATES = new WeakMap();
@@ -91,21 +87,6 @@ function fmtFooter(st) {
 function answerText(st) {
   const lanes = [...st.lanes.values()].filter((l) => l.text);
   return lanes.length ? lanes[lanes.length - 1].text : "";
-}
-
-// The stop button interrupts the kernel through Jupyter Server, as Kernel > Interrupt does
-// (the kernel cannot read a comm message while it runs the cell): the run ends cleanly,
-// its partial answer kept.
-function interruptKernel(kernelId) {
-  const node = document.getElementById("jupyter-config-data");
-  const config = node ? JSON.parse(node.textContent || "{}") : {};
-  const base = (config.baseUrl || "/").replace(/\/?$/, "/");
-  const headers = {};
-  const xsrf = (document.cookie.match(/(?:^|;\s*)_xsrf=([^;]+)/) || [])[1];
-  if (xsrf) headers["X-XSRFToken"] = decodeURIComponent(xsrf);
-  if (config.token) headers.Authorization = "token " + config.token;
-  return fetch(`${base}api/kernels/${encodeURIComponent(kernelId)}/interrupt`,
-               { method: "POST", headers, credentials: "same-origin" });
 }
 
 // ---- rendering ----------------------------------------------------------------------------

@@ -37,12 +37,13 @@ from workbench.notebook.coalesce import Coalescer
 from workbench.notebook.markdown import LiveAnswer
 from workbench.notebook.reprs import footer_text, static_bundle
 from workbench.notebook.stream_state import StreamState
+from workbench.notebook.widget_js import module
 
 _HERE = Path(__file__).parent
 
 
 class StreamView(anywidget.AnyWidget):
-    _esm = _HERE / "stream_view.js"
+    _esm = module("stream_view.js")
     _css = _HERE / "stream_view.css"
     state = traitlets.Dict({}).tag(sync=True)
 

@@ -3,10 +3,6 @@
 // (tune_state.py); candidates arrive once each, with the word diff already rendered (escaped)
 // in the kernel. When the run ends the kernel replaces this view with static HTML and a PNG.
 
-function esc(s) {
-  return String(s ?? "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-}
 const fmt = (x) => (x == null ? "–" : Number(x).toFixed(3));
 const STATES = new WeakMap();
 
@@ -83,18 +79,6 @@ function schedule(st) {
   if (st.frame) return;
   const raf = globalThis.requestAnimationFrame || ((f) => setTimeout(f, 16));
   st.frame = raf(() => { st.frame = null; for (const v of st.views) renderView(st, v); });
-}
-
-function interruptKernel(kernelId) {
-  const node = document.getElementById("jupyter-config-data");
-  const config = node ? JSON.parse(node.textContent || "{}") : {};
-  const base = (config.baseUrl || "/").replace(/\/?$/, "/");
-  const headers = {};
-  const xsrf = (document.cookie.match(/(?:^|;\s*)_xsrf=([^;]+)/) || [])[1];
-  if (xsrf) headers["X-XSRFToken"] = decodeURIComponent(xsrf);
-  if (config.token) headers.Authorization = "token " + config.token;
-  return fetch(`${base}api/kernels/${encodeURIComponent(kernelId)}/interrupt`,
-               { method: "POST", headers, credentials: "same-origin" });
 }
 
 function initialize({ model }) {

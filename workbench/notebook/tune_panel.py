@@ -17,12 +17,13 @@ from typing import Any, Callable
 from workbench.evals.events import CandidateScored, TuneFinished, TuneStarted
 from workbench.notebook.live_panel import LivePanel, abort_static, replace_with_static
 from workbench.notebook.tune_state import TuneLive
+from workbench.notebook.widget_js import module
 
 _HERE = Path(__file__).parent
 
 
 class TunePanel(LivePanel):
-    _esm = _HERE / "tune_panel.js"
+    _esm = module("tune_panel.js")
     _css = _HERE / "tune_panel.css"
     start_events = (TuneStarted,)
     state_events = (CandidateScored,)      # a few per round: each one must reach the browser
