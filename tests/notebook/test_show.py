@@ -82,6 +82,22 @@ def test_stream_view_answers_a_resync_with_the_full_state():
     assert full["html"]["reset"] and full["html"]["tail"] == "<p>abc</p>\n"   # as last rendered
 
 
+def test_the_last_message_carries_the_final_status_when_the_interval_has_passed():
+    from workbench.notebook.stream_view import StreamView
+
+    now = [0.0]
+    sent = []
+    view = StreamView("m", interval=1, clock=lambda: now[0])
+    view.send = lambda message, buffers=None: sent.append(message)
+    view.feed(C(Phase.TEXT, "abc"))
+    view.feed(done_chunk(usage={"output_tokens": 1}))
+    now[0] = 5.0                          # the checkpoint op is due at once: it must not be lost
+    view.finish(checkpoint={"step": 1})
+    last = sent[-1]["ops"]
+    assert [op["checkpoint"] for op in last if op["field"] == "checkpoint"] == [{"step": 1}]
+    assert next(op["footer"] for op in last if op["field"] == "meta")["status"] == "done"
+
+
 def test_a_cut_answer_is_marked_with_the_limit_that_cut_it():
     from workbench.notebook.reprs import snapshot_html
     from workbench.notebook.stream_view import StreamView

@@ -70,8 +70,10 @@ class StreamView(anywidget.AnyWidget):
     def finish(self, status: str = "done", error: str = "", checkpoint: dict | None = None) -> None:
         self.stream.finish(status, error)
         self.stream.checkpoint = checkpoint
-        self.coalescer.add({"lane": "", "field": "checkpoint", "checkpoint": checkpoint})
-        self._push(self.coalescer.flush(), settle=True)    # with the final footer (status)
+        # add() hands back the message itself when the interval has passed: push that one,
+        # else flush; either way the last message carries the final footer (status)
+        message = self.coalescer.add({"lane": "", "field": "checkpoint", "checkpoint": checkpoint})
+        self._push(message or self.coalescer.flush(), settle=True)
 
     @property
     def alive(self) -> bool:
