@@ -54,8 +54,8 @@ def test_local_models_tour_notebook_runs(name, tmp_path):
     nb = nbformat.read(tmp_path / f"{name}.ipynb", as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     if name == "07_benchmarks_and_tuning":      # both panels ended as static HTML, with their plots
+        assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
         html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
         assert sum('class="wb-bench-static" data-status="finished"' in h for h in html) >= 3   # run, %aimu run, resume
         assert any("wb-tune-static" in h and "validation perfect" in h for h in html)

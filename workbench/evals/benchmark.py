@@ -451,8 +451,16 @@ def _run_sync(coro):
         while not ended.wait(0.1):
             pass
     except KeyboardInterrupt:
-        loop.call_soon_threadsafe(task.cancel)     # finished rows are stored; the run says "interrupted"
-        ended.wait()
+        try:
+            loop.call_soon_threadsafe(task.cancel)     # finished rows are stored; the run says "interrupted"
+        except RuntimeError:                           # the loop already ended: nothing left to cancel
+            pass
+        while True:            # a second Ctrl-C must not return while the run is still writing
+            try:
+                ended.wait()
+                break
+            except KeyboardInterrupt:
+                continue
         raise
     if "error" in outcome:
         raise outcome["error"]

@@ -167,7 +167,13 @@ class BenchmarkResults:
         return Path(path)
 
     def _ipython_display_(self) -> None:
-        """In a notebook: the run's panel as static output (summary, matrix, errors, plots)."""
+        """In a notebook: the run's panel as static output (summary, matrix, errors, plots);
+        one line when the run's own panel already shows it above."""
+        if getattr(self, "displayed", False):
+            from IPython.display import display
+
+            display({"text/plain": repr(self)}, raw=True)
+            return
         from workbench.notebook.bench_render import display_results
 
         display_results(self)

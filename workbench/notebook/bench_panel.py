@@ -70,6 +70,7 @@ class PanelRun:
             self.view.close()
             print(text)
             return
+        results.displayed = True        # shown here: the result as a cell's value is one line
         replace_with_static(self.handle, self.view,
                             {"text/html": run_html(results, resume_code=resume_code), "text/plain": text},
                             {"workbench": {"run_id": results.run_id, "status": results.status}},

@@ -110,7 +110,7 @@ def matrix_html(results: Any, max_samples: int = MAX_SAMPLES) -> str:
         kinds = {outcome(cells[key].get(g)) for g in groups}
         rank = 0 if len(kinds) > 1 else 2 if kinds == {"pass"} else 1
         sid = key[0]
-        return (rank, 0 if str(sid).isdigit() else 1, int(sid) if str(sid).isdigit() else 0, str(sid), key[1])
+        return (rank, 0 if str(sid).isdecimal() else 1, int(sid) if str(sid).isdecimal() else 0, str(sid), key[1])
 
     keys = sorted(cells, key=order)
     head = "".join(f'<th style="{CELL};background:#f6f8fa">{_esc(h)}</th>'
@@ -222,7 +222,7 @@ def plot_png(results: Any) -> bytes | None:
     errs = [[(m - metrics[g]["ci_low"]) if metrics[g]["ci_low"] is not None else 0 for g, m in zip(groups, shown)],
             [(metrics[g]["ci_high"] - m) if metrics[g]["ci_high"] is not None else 0 for g, m in zip(groups, shown)]]
     score_ax.barh(ys, shown, xerr=errs, color="#54aeff", capsize=3)
-    score_ax.set_yticks(ys, groups)
+    score_ax.set_yticks(ys, groups, parse_math=False)
     score_ax.invert_yaxis()
     score_ax.set_xlabel("mean score (95% CI)")
     score_ax.set_xlim(0, max(1.0, max(shown) * 1.1 if shown else 1.0))

@@ -41,7 +41,7 @@ def show_runs(store: Any = None) -> None:
     text = "\n".join(["  ".join(HEAD)] + ["  ".join(r) for r in rows])
     th = "".join(f'<th style="{CELL};background:#f6f8fa">{html.escape(h)}</th>' for h in HEAD)
     body = "".join("<tr>" + "".join(f'<td style="{CELL}">{html.escape(c)}</td>' for c in r) + "</tr>" for r in rows)
-    hint = f"Open one with <code>%aimu run ID</code> or <code>wb.open_run({str(path)!r}, ID)</code>."
+    hint = f"Open one with <code>%aimu run ID</code> or <code>wb.open_run({html.escape(repr(str(path)))}, ID)</code>."
     display({"text/plain": f"runs in {path}:\n{text}",
              "text/html": f'<div class="wb-runs" style="font-family:system-ui,sans-serif;font-size:13px">'
                           f"<div>{len(rows)} runs in <code>{html.escape(str(path))}</code></div>"

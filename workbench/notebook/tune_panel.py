@@ -48,6 +48,7 @@ class TuneRun:
     def end(self, result: Any) -> None:
         from workbench.notebook.tune_render import curve_png, result_html, result_text
 
+        result.displayed = True
         replace_with_static(self.handle, self.view, {"text/html": result_html(result), "text/plain": result_text(result)},
                             {"workbench": {"stopped": result.stopped, "best": result.best.index}},
                             curve_png(result), "<score curve>")

@@ -86,7 +86,7 @@ class TuneLive:
         return 0.0 if self.started is None else round(self.clock() - self.started, 3)
 
     def initial(self) -> dict[str, Any]:
-        return {**self.info, "progress": self.progress, "candidates": self.candidates, "best": self.best,
+        return {**self.info, "progress": self.progress, "candidates": list(self.candidates), "best": self.best,
                 "status": self.status, "t": self.elapsed()}
 
     def take(self) -> dict[str, Any] | None:

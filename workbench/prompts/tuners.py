@@ -103,6 +103,11 @@ class TuneResult:
         return chosen.stored
 
     def _ipython_display_(self) -> None:
+        if getattr(self, "displayed", False):     # its tuning panel already shows it above
+            from IPython.display import display
+
+            display({"text/plain": f"<TuneResult best candidate {self.best.index}, {self.stopped}>"}, raw=True)
+            return
         from workbench.notebook.tune_render import display_result
 
         display_result(self)
