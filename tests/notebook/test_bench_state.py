@@ -81,3 +81,26 @@ def test_an_all_failing_run_sends_its_errors_not_an_empty_table():
     message = live.take()
     assert message["g"]["0"][:2] == [5, 5]
     assert [r[8] for r in message["r"]] == ["ConnectionFailed: refused"] * 5
+
+
+def test_every_group_is_resent_each_second_so_a_lost_message_heals():
+    clock = Clock()
+    live = BenchLive(clock=clock)
+    live.on_event(RunStarted("r", "bench", ("a", "b"), 4, totals={"a": 2, "b": 2}))
+    live.on_event(RowFinished("r", row(1, "a"), 1, 4))
+    assert set(live.take()["g"]) == {"0", "1"}           # the first message carries every group
+    clock.now = 0.5
+    live.on_event(RowFinished("r", row(2, "a"), 2, 4))
+    assert set(live.take()["g"]) == {"0"}                # then only what changed...
+    clock.now = 0.7
+    assert live.take() is None                           # ...and nothing when nothing did
+    clock.now = 1.2
+    heartbeat = live.take()                              # a second on: every group, changed or not
+    assert set(heartbeat["g"]) == {"0", "1"} and heartbeat["g"]["0"][0] == 2 and heartbeat["t"] == 1.2
+
+
+def test_a_long_sample_id_is_clipped_in_live_rows():
+    live = BenchLive(clock=Clock())
+    live.on_event(RunStarted("r", "bench", ("a",), 1, totals={"a": 1}))
+    live.on_event(RowFinished("r", {**row(1), "sample_id": "x" * 5000}, 1, 1))
+    assert len(live.take()["r"][0][1]) <= 40

@@ -167,3 +167,92 @@ def test_a_stopped_tuning_run_keeps_the_best_prompt_so_far(tmp_path):
     assert catalog.retrieve_label("s", client_for(model).model_string, "best").prompt == "Review: {content}"
     with pytest.raises(DataError, match="No candidate 7"):
         result.store_as_best(7)
+
+
+def test_resume_code_keeps_epochs_and_a_resumed_run_keeps_every_model(server, tmp_path):
+    from workbench.evals.benchmark import stored_resume_code
+
+    store = tmp_path / "r.db"
+    bench = Benchmark("Q: {q}", DATA[:3], ExactMatchScorer())
+    bench.run({"a": client_for(server)}, store=store, run_id="ep", epochs=2, panel=False)
+    assert "epochs=2" in bench.last_run["resume_code"]
+    bench.run({"b": client_for(server)}, store=store, run_id="ep", resume="ep", panel=False)
+    reopened = open_run(store, "ep")
+    assert reopened.info["config"]["models"] == ["a", "b"] and reopened.info["config"]["epochs"] == 2
+    code = stored_resume_code(reopened.info, store, "ep")
+    assert "'a': wb.client(" in code and "'b': wb.client(" in code and "epochs=2" in code
+    namespace = {"bench": bench}
+    exec(code, namespace)                              # b's second epoch is what was missing
+    assert namespace["results"].sent == 3 and len(namespace["results"].rows) == 12
+
+
+def test_no_model_string_is_written_where_it_would_not_rebuild_the_same_client(server):
+    from workbench.evals.benchmark import model_strings
+
+    url = server.base_url
+    shown = model_strings({
+        "plain": client_for(server),
+        "query": wb.client(f"openai-compat:fake@{url}?token=abc"),
+        "kwarg": wb.client("openai-compat:fake", base_url=url),
+        "userinfo": f"openai-compat:fake@http://user:pw@127.0.0.1:1/v1",
+        "string": f"openai-compat:fake@{url}",
+    })
+    assert shown == {"plain": f"openai-compat:fake@{url}", "query": None, "kwarg": None, "userinfo": None,
+                     "string": f"openai-compat:fake@{url}"}
+
+
+def test_a_store_path_that_cannot_be_created_is_a_run_store_error(server, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(RunStoreError, match="writable folder"):
+        Benchmark("Q: {q}", DATA[:2], ExactMatchScorer()).run({"a": client_for(server)},
+                                                              store=tmp_path / "file" / "runs.db", panel=False)
+
+
+def test_tuning_without_a_store_leaves_the_default_store_alone_and_a_failure_ends_the_run(server, monkeypatch,
+                                                                                           tmp_path):
+    from workbench.evals.events import TuneFinished
+    from workbench.prompts import ClassificationPromptTuner
+
+    default = tmp_path / "default.db"
+    monkeypatch.setenv("WORKBENCH_RUN_STORE", str(default))
+    rows = [{"content": c, "label": l} for c, l in [("loved", "positive"), ("hated", "negative")] * 4]
+    server.default = Reply(text="positive")
+    tuner = ClassificationPromptTuner(client_for(server), labels=("positive", "negative"), mutator_client=client_for(server))
+    tuner.tune(rows[:6], "Review: {content}", validation_data=rows[6:], max_iterations=1, panel=False)
+    assert not default.exists()                     # the tuner's evaluations went to a scratch store
+
+    class BrokenCatalog:
+        def store_prompt(self, *args, **kwargs):
+            raise RuntimeError("catalog broke")
+
+    seen = []
+    with pytest.raises(RuntimeError, match="catalog broke"):
+        tuner.tune(rows[:6], "Review: {content}", validation_data=rows[6:], max_iterations=1, panel=False,
+                   catalog=BrokenCatalog(), on_event=seen.append)
+    assert isinstance(seen[-1], TuneFinished) and seen[-1].stopped == "failed"
+
+
+@pytest.fixture
+def shell():
+    """A real IPython shell (display() then returns handles, as in a kernel); gone afterwards."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    yield InteractiveShell.instance()
+    InteractiveShell.clear_instance()
+
+
+def test_a_final_view_that_cannot_be_drawn_leaves_a_note_not_a_live_widget(server, tmp_path, monkeypatch, capsys,
+                                                                            shell):
+    import workbench.notebook.bench_render as render
+    from workbench.notebook.bench_panel import PanelRun
+
+    results = Benchmark("Q: {q}", DATA[:2], ExactMatchScorer()).run({"a": client_for(server)},
+                                                                    store=tmp_path / "r.db", panel=False)
+    monkeypatch.setattr(render, "run_html", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(render, "plot_png", lambda *a, **k: 1 / 0)
+    run = PanelRun("bench", widget=True)
+    with pytest.warns(RuntimeWarning, match="could not draw its plots"):
+        run.end(results, None)
+    assert run.view.comm is None                    # the widget is closed
+    assert "could not draw its final view (ZeroDivisionError" in capsys.readouterr().out
+    assert results.panel_stats == {"messages": run.view.messages_sent, "bytes": run.view.bytes_sent}

@@ -310,7 +310,8 @@ class Benchmark:
                                            store_path=opened.path)
                 results.limits = limits    # per model: the final concurrency limit, and its back-offs
                 self.last_run = {"run_id": rid, "store": display_store(opened.path), "results": results,
-                                 "resume_code": resume_code(self, named, opened.path, rid)}
+                                 "resume_code": resume_code(self, named, opened.path, rid, epochs=epochs,
+                                                             executor=executor)}
                 emit(RunFinished(rid, status, finished, len(jobs), results.metrics))
             finally:
                 if responses is not None and responses is not cache:
@@ -362,9 +363,11 @@ def display_store(path: Path) -> str:
         return str(path)
 
 
-def resume_code(bench: Benchmark | None, named: dict[str, Any], store: Path, run_id: str) -> str:
+def resume_code(bench: Benchmark | None, named: dict[str, Any], store: Path, run_id: str, *,
+                epochs: int = 1, executor: str = "local") -> str:
     """The code that resumes a run: the benchmark's variable in the notebook (or ``bench``), the
-    clients rebuilt from their model strings (or ``clients``), the store and the run id."""
+    clients rebuilt from their model strings (or ``clients``), the store, the run id, and the
+    epochs and executor when they are not the defaults."""
     var = "bench"
     try:
         from IPython import get_ipython
@@ -383,33 +386,70 @@ def resume_code(bench: Benchmark | None, named: dict[str, Any], store: Path, run
         head = "import workbench as wb\n" + head
     else:
         models, head = "clients", head + "# clients: the same {name: client} as the first run\n"
-    return f"{head}results = {var}.run({models}, store={display_store(store)!r}, resume={run_id!r})"
+    extra = (f", epochs={epochs!r}" if epochs != 1 else "") + (f", executor={executor!r}" if executor != "local" else "")
+    return f"{head}results = {var}.run({models}, store={display_store(store)!r}, resume={run_id!r}{extra})"
 
 
 def model_strings(named: dict[str, Any]) -> dict[str, str | None]:
     """The string that builds each client again (``openai-compat:MODEL@URL`` keeps its URL), or
-    None where there is none, or where the URL carries credentials (never written out)."""
+    None where no string rebuilds the same client: a URL that may carry credentials (user info
+    or a query), a base URL or API key passed as a keyword, a client made without a string."""
     out: dict[str, str | None] = {}
     for name, c in named.items():
         if isinstance(c, str):
-            out[name] = c
+            head, sep, tail = c.partition("://")
+            out[name] = c if not sep or _safe_url(head.rpartition("@")[2] + sep + tail) else None
             continue
-        text = getattr(c, "model_string", None)
-        base = getattr(getattr(c, "resolved", None), "base_url", None)
-        if text and base:
-            from urllib.parse import urlsplit
-
-            text = None if "@" in urlsplit(base).netloc else f"{text}@{base}"
-        out[name] = text if isinstance(text, str) and text else None
+        resolved = getattr(c, "resolved", None)
+        text = getattr(resolved, "model_string", None)
+        if not isinstance(text, str) or not text:
+            out[name] = None
+            continue
+        base = getattr(resolved, "base_url", None)
+        if base:
+            text = f"{text}@{base}" if _safe_url(base) else None
+        elif hasattr(c, "base_url") and c.base_url != _default_base_url(resolved):
+            text = None            # built with base_url=...: the string alone would go elsewhere
+        if text and _explicit_key(c):
+            text = None            # built with api_key=...: never written out, so not rebuildable
+        out[name] = text
     return out
 
 
+def _safe_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    if not url:
+        return True
+    parts = urlsplit(url)
+    return "@" not in parts.netloc and not parts.query and not parts.fragment
+
+
+def _default_base_url(resolved: Any) -> str | None:
+    import os
+
+    info = resolved.provider
+    return (os.environ.get(info.base_url_env) if info.base_url_env else None) or info.base_url
+
+
+def _explicit_key(client: Any) -> bool:
+    import os
+
+    secret = getattr(client, "_api_key", None)
+    info = getattr(getattr(client, "resolved", None), "provider", None)
+    if secret is None or info is None:
+        return False
+    key = secret.get()
+    return bool(key) and key != (os.environ.get(info.api_key_env) if info.api_key_env else None)
+
+
 def stored_resume_code(info: dict[str, Any], store: Path, run_id: str) -> str:
-    """The resume code of a stored run (from its config: model names and model strings)."""
+    """The resume code of a stored run (from its config: model names and strings, epochs, executor)."""
     config = info.get("config") or {}
     strings = config.get("model_strings") or {}
     named = {name: strings.get(name) or object() for name in config.get("models") or []}
-    return resume_code(None, named, store, run_id)
+    return resume_code(None, named, store, run_id, epochs=int(config.get("epochs") or 1),
+                       executor=str(config.get("executor") or "local"))
 
 
 def _quietly(close) -> None:

@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import queue
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -66,7 +67,11 @@ class RunStore:
         self._conn.executescript(SCHEMA)
         columns = {r[1] for r in self._conn.execute("PRAGMA table_info(rows)")}
         if "prompt" not in columns:        # a store written before rows kept their prompt
-            self._conn.execute("ALTER TABLE rows ADD COLUMN prompt TEXT")
+            try:
+                self._conn.execute("ALTER TABLE rows ADD COLUMN prompt TEXT")
+            except sqlite3.OperationalError as exc:   # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
         self._queue: queue.Queue = queue.Queue()
         self._error: BaseException | None = None
         self._writer = threading.Thread(target=self._write_loop, name=f"RunStore:{self.path.name}", daemon=True)
@@ -77,9 +82,11 @@ class RunStore:
     def start_run(self, run_id: str, name: str, config: dict[str, Any], prompts: dict[int, str]) -> None:
         self.flush()
         with self._transaction() as conn:
-            exists = conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone()
-            if exists:
-                conn.execute("UPDATE runs SET status='running', finished_at=NULL WHERE run_id=?", (run_id,))
+            exists = conn.execute("SELECT config FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            if exists:     # resumed: the config keeps what every part of the run used
+                merged = merge_config(json.loads(exists[0] or "{}"), config)
+                conn.execute("UPDATE runs SET status='running', finished_at=NULL, config=? WHERE run_id=?",
+                             (json.dumps(merged, default=str), run_id))
             else:
                 conn.execute("INSERT INTO runs (run_id, name, status, config, created_at) VALUES (?,?,?,?,?)",
                              (run_id, name, "running", json.dumps(config, default=str), time.time()))
@@ -260,6 +267,19 @@ def storable(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def merge_config(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A resumed run's config: models and prompt versions of both parts (in order), the most
+    epochs, model strings of both; the rest as the latest part ran."""
+    merged = {**old, **new}
+    for key in ("models", "prompt_versions"):
+        merged[key] = list(dict.fromkeys([*(old.get(key) or []), *(new.get(key) or [])]))
+    merged["epochs"] = max(int(old.get("epochs") or 1), int(new.get("epochs") or 1))
+    strings = dict(old.get("model_strings") or {})
+    strings.update({k: v for k, v in (new.get("model_strings") or {}).items() if v or k not in strings})
+    merged["model_strings"] = strings
+    return merged
+
+
 def default_store_path() -> Path:
     """Where runs go without ``store=``: $WORKBENCH_RUN_STORE, else ``.workbench/runs.db`` under
     the working directory (next to ``.workbench/checkpoints/``)."""
@@ -271,7 +291,11 @@ def open_store(store: "str | Path | RunStore", *, must_exist: bool = False) -> R
         return store
     if must_exist and not Path(store).exists():
         raise RunStoreError(f"No run store at {str(store)!r}; check the path (a run writes it with store=...).")
-    Path(store).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        Path(store).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunStoreError(f"Cannot create the folder of the run store {str(store)!r} ({exc.strerror}); "
+                            "pass store= a path in a writable folder, or set WORKBENCH_RUN_STORE.") from exc
     return RunStore(store)
 
 

@@ -63,18 +63,19 @@ class PanelRun:
     def end(self, results: Any, resume_code: str | None) -> None:
         from workbench.notebook.bench_render import plot_png, run_html, run_text
 
-        text = run_text(results, resume_code=resume_code)
-        if isinstance(self.view, BenchPanel):    # what the live view cost (the benchmarks print it)
-            results.panel_stats = {"messages": self.view.messages_sent, "bytes": self.view.bytes_sent}
         if isinstance(self.view, TerminalPanel):
             self.view.close()
-            print(text)
+            print(run_text(results, resume_code=resume_code))
             return
         results.displayed = True        # shown here: the result as a cell's value is one line
-        replace_with_static(self.handle, self.view,
-                            {"text/html": run_html(results, resume_code=resume_code), "text/plain": text},
-                            {"workbench": {"run_id": results.run_id, "status": results.status}},
-                            plot_png(results), f"<plots of {results.run_id}: score per model, latency>")
+        try:
+            replace_with_static(self.handle, self.view,
+                                lambda: {"text/html": run_html(results, resume_code=resume_code),
+                                         "text/plain": run_text(results, resume_code=resume_code)},
+                                {"workbench": {"run_id": results.run_id, "status": results.status}},
+                                lambda: plot_png(results), f"<plots of {results.run_id}: score per model, latency>")
+        finally:       # what the live view cost, final message included (the benchmarks print it)
+            results.panel_stats = {"messages": self.view.messages_sent, "bytes": self.view.bytes_sent}
 
     def abort(self, message: str) -> None:
         """The run failed before it started (a store it cannot write, an executor that did

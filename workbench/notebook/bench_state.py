@@ -29,6 +29,8 @@ from workbench.evals.results import group_of, t95
 
 PREVIEW = 60        # characters of an output in a live row
 ERROR_PREVIEW = 120
+ID_PREVIEW = 40     # characters of a sample id
+HEARTBEAT = 1.0     # seconds between messages that carry every group
 
 
 def clip(text: Any, limit: int) -> str | None:
@@ -107,6 +109,7 @@ class BenchLive:
         self._changed: set[str] = set()
         self._rows: list[list] = []
         self._status_sent = False
+        self._last_full = float("-inf")
 
     # -- events (the engine's thread) ------------------------------------------------------
     def on_event(self, event: Any) -> None:
@@ -134,7 +137,8 @@ class BenchLive:
 
     def packed_row(self, group: str, row: dict[str, Any]) -> list:
         latency = row.get("latency_s")
-        return [self.groups.index(group), row.get("sample_id"), row.get("epoch", 0), row.get("prompt_version", 1),
+        sid = row.get("sample_id")
+        return [self.groups.index(group), clip(sid, ID_PREVIEW) if isinstance(sid, str) else sid, row.get("epoch", 0), row.get("prompt_version", 1),
                 _round(row.get("score")), row.get("passed"), None if latency is None else round(latency * 1000),
                 clip(row.get("output"), PREVIEW), clip(row.get("error"), ERROR_PREVIEW),
                 clip(row.get("feedback"), PREVIEW) if (row.get("score") or 0) < 1 else None]
@@ -161,6 +165,11 @@ class BenchLive:
     def take(self) -> dict[str, Any] | None:
         """What changed since the last message (None if nothing did)."""
         final = self.status != "running" and not self._status_sent
+        now = self.clock()
+        if self.groups and now - self._last_full >= HEARTBEAT and (self.status == "running" or final):
+            # every group now and then, changed or not: a lost message heals, and the
+            # browser's clock (rows/s, ETA) moves while a slow model answers nothing
+            self._changed, self._last_full = set(self.groups), now
         if not self._changed and not self._rows and not final:
             return None
         self.seq += 1

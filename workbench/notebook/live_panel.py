@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import anywidget
 import traitlets
@@ -85,31 +85,54 @@ class LivePanel(anywidget.AnyWidget):
             self.send_failed = True
             return
         self.messages_sent += 1
-        self.bytes_sent += len(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+        self.bytes_sent += len(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode())
 
     def close(self) -> None:
         self._stop.set()
         super().close()
 
 
-def replace_with_static(handle: Any, view: Any, data: dict[str, Any], metadata: dict | None = None,
-                        plot: bytes | None = None, plot_text: str = "") -> None:
+def replace_with_static(handle: Any, view: Any, render: Callable[[], dict[str, Any]], metadata: dict | None = None,
+                        plot: Callable[[], bytes | None] | None = None, plot_text: str = "") -> None:
     """The live view becomes static output (a saved notebook shows it without a kernel), and
-    the plots follow as a PNG output of their own."""
+    the plots follow as a PNG output of their own. ``render`` and ``plot`` draw them; a drawing
+    that fails costs that drawing (a short note says so), never a live widget left behind."""
     from IPython.display import display
 
     view.stop_sending()
-    handle.update(data, metadata=metadata or {}, raw=True)
-    view.close()
-    if plot is not None:
-        display({"image/png": plot, "text/plain": plot_text}, raw=True)
+    try:
+        try:
+            data = render()
+        except Exception as exc:
+            note = f"The panel could not draw its final view ({type(exc).__name__}: {exc}); the results are complete."
+            data = {"text/plain": note, "text/html": _static_div(note, "drawing-failed")}
+        handle.update(data, metadata=metadata or {}, raw=True)
+    finally:
+        view.close()
+    if plot is None:
+        return
+    try:
+        png = plot()
+    except Exception as exc:
+        import warnings
+
+        warnings.warn(f"The panel could not draw its plots ({type(exc).__name__}: {exc}).", RuntimeWarning,
+                      stacklevel=2)
+        return
+    if png is not None:
+        display({"image/png": png, "text/plain": plot_text}, raw=True)
 
 
 def abort_static(handle: Any, view: Any, text: str) -> None:
+    try:
+        view.stop_sending()
+        if handle is not None:
+            handle.update({"text/plain": text, "text/html": _static_div(text, "failed")}, raw=True)
+    finally:
+        view.close()
+
+
+def _static_div(text: str, status: str) -> str:
     import html
 
-    view.stop_sending()
-    if handle is not None:
-        handle.update({"text/plain": text, "text/html": f'<div class="wb-panel-static" data-status="failed" '
-                       f'style="color:#cf222e">{html.escape(text)}</div>'}, raw=True)
-    view.close()
+    return f'<div class="wb-panel-static" data-status="{status}" style="color:#cf222e">{html.escape(text)}</div>'

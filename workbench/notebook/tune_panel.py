@@ -49,9 +49,10 @@ class TuneRun:
         from workbench.notebook.tune_render import curve_png, result_html, result_text
 
         result.displayed = True
-        replace_with_static(self.handle, self.view, {"text/html": result_html(result), "text/plain": result_text(result)},
+        replace_with_static(self.handle, self.view,
+                            lambda: {"text/html": result_html(result), "text/plain": result_text(result)},
                             {"workbench": {"stopped": result.stopped, "best": result.best.index}},
-                            curve_png(result), "<score curve>")
+                            lambda: curve_png(result), "<score curve>")
 
     def abort(self) -> None:
         abort_static(self.handle, self.view, "The tuning run failed; see the error below.")

@@ -7,15 +7,24 @@ function esc(s) {
 }
 
 // Stop buttons interrupt the kernel through Jupyter Server, as Kernel > Interrupt does (the
-// kernel cannot read a comm message while it runs the cell): the run ends cleanly.
+// kernel cannot read a comm message while it runs the cell): the run ends cleanly. The promise
+// rejects when the server refuses (a 403 without a token, a kernel that is gone), so the
+// button can say so instead of claiming to stop.
 function interruptKernel(kernelId) {
-  const node = document.getElementById("jupyter-config-data");
-  const config = node ? JSON.parse(node.textContent || "{}") : {};
+  if (!kernelId) return Promise.reject(new Error("no kernel id"));
+  let config = {};
+  try {
+    const node = document.getElementById("jupyter-config-data");
+    config = node ? JSON.parse(node.textContent || "{}") : {};
+  } catch (e) {
+    config = {};
+  }
   const base = (config.baseUrl || "/").replace(/\/?$/, "/");
   const headers = {};
   const xsrf = (document.cookie.match(/(?:^|;\s*)_xsrf=([^;]+)/) || [])[1];
   if (xsrf) headers["X-XSRFToken"] = decodeURIComponent(xsrf);
   if (config.token) headers.Authorization = "token " + config.token;
   return fetch(`${base}api/kernels/${encodeURIComponent(kernelId)}/interrupt`,
-               { method: "POST", headers, credentials: "same-origin" });
+               { method: "POST", headers, credentials: "same-origin" })
+    .then((res) => { if (!res.ok) throw new Error(`interrupt refused: HTTP ${res.status}`); return res; });
 }

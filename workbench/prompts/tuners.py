@@ -27,8 +27,10 @@ from __future__ import annotations
 import json
 import random
 import re
+import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 from workbench.errors import DataError
@@ -228,7 +230,8 @@ class PromptTuner(ABC):
         notebook; False: none). Ctrl-C (or the panel's Stop) stops after what is scored:
         the best prompt so far is labelled in the catalog and kept as ``tuner.last_result``."""
         from workbench.evals.benchmark import records
-        from workbench.evals.events import Emitter, TuneStarted
+        from workbench.evals.events import Emitter, TuneFinished, TuneStarted
+        from workbench.evals.store import RunStore
 
         train = records(training_data)
         rng = random.Random(seed)
@@ -267,6 +270,10 @@ class PromptTuner(ABC):
         initial = Candidate(template.text, 0)
         best, candidates, rejected = initial, [initial], []
         stopped = "max_iterations"
+        scratch = None
+        if store is None:      # the tuner's own evaluations stay out of the default run store
+            scratch = tempfile.TemporaryDirectory(prefix="workbench-tune-")
+            store = RunStore(Path(scratch.name) / "tuning.db")
         try:
             best, stopped = self._loop(initial, candidates, rejected, train, val, fields, rng, store, catalog, name,
                                        model_id, max_iterations)
@@ -276,9 +283,19 @@ class PromptTuner(ABC):
             self._end(best, candidates, rejected, stopped, projected, catalog, view)
             raise _interrupted(exc, self.last_result)
         except BaseException:
-            if view is not None:
-                view.abort()
+            try:
+                self._emit(TuneFinished("failed", getattr(self._best, "index", 0), self.calls, projected))
+            finally:
+                if view is not None:
+                    try:
+                        view.abort()
+                    except Exception:      # the panel must not hide the error that ended the run
+                        pass
             raise
+        finally:
+            if scratch is not None:
+                store.close()
+                scratch.cleanup()
         return self._end(best, candidates, rejected, stopped, projected, catalog, view)
 
     def _loop(self, initial, candidates, rejected, train, val, fields, rng, store, catalog, name, model_id,
