@@ -17,8 +17,12 @@ if [ -n "$LATEST" ]; then
 else
   PINS=(-c requirements.lock); UPGRADE=(); STAMP_OF="pyproject.toml requirements.lock"
 fi
+# The JupyterLab extension is built by the package's build hook (hatch-jupyter-builder, npm):
+# its sources are part of the stamp, so an edit there rebuilds it on the next run.
+EXT=extensions/aimu-workbench
+EXT_FILES=$(find "$EXT/package.json" "$EXT/package-lock.json" "$EXT/tsconfig.json" "$EXT/src" "$EXT/style" -type f | sort)
 # shellcheck disable=SC2086
-STAMP="$(cat $STAMP_OF scripts/setup.sh | sha256sum | cut -c1-16)${LATEST:+-latest-$(date +%F)}"
+STAMP="$(cat $STAMP_OF scripts/setup.sh $EXT_FILES | sha256sum | cut -c1-16)${LATEST:+-latest-$(date +%F)}"
 if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.workbench-setup" 2>/dev/null)" = "$STAMP" ] \
    && { [ -x /usr/bin/chromium ] || ! command -v apt-get >/dev/null; }; then
   exit 0
@@ -30,6 +34,10 @@ PIP=("$VENV/bin/python" -m pip)
 "$VENV/bin/python" -c "import torch" 2>/dev/null || "${PIP[@]}" install -q "torch==2.13.0"
 # llama-cpp-python compiles from source (minutes, once; pip caches the wheel).
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF}"
+if ! command -v npm >/dev/null; then
+  echo "setup: npm (Node.js 20 or newer) builds the JupyterLab extension in $EXT: apt-get install -y nodejs npm" >&2
+  exit 1
+fi
 "${PIP[@]}" install -q "${PINS[@]}" "${UPGRADE[@]}" -e ".[dev]"
 "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 >/dev/null
 # Debian's Chromium for the browser tests (never 'playwright install').
@@ -38,5 +46,10 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" =
 fi
 if [ -z "$LATEST" ]; then
   "$VENV/bin/python" scripts/check_lock.py requirements.lock
+fi
+# The extension must be installed and enabled (pip install -e copies its build into the venv).
+if ! "$VENV/bin/jupyter" labextension list 2>&1 | grep -q "aimu-workbench v.*enabled.*OK"; then
+  echo "setup: the JupyterLab extension aimu-workbench is not enabled; see 'jupyter labextension list'" >&2
+  exit 1
 fi
 echo "$STAMP" > "$VENV/.workbench-setup"

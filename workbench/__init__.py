@@ -56,3 +56,21 @@ __all__ = sorted(_LAZY)
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+
+
+def _link_frontend() -> None:
+    """In a Jupyter kernel, let the JupyterLab extension's status bar and resume cells find
+    workbench (registers a comm target with modules the kernel already imported)."""
+    import sys
+
+    if "ipykernel" not in sys.modules:
+        return
+    try:
+        from workbench.notebook.frontend_comm import register
+
+        register()
+    except Exception:  # never let the frontend link break an import
+        pass
+
+
+_link_frontend()

@@ -2,7 +2,7 @@
 
 Failed cells fail (Run All stops) with a short message; a finished run is static output
 that a notebook reopened after its kernel is gone still shows; the resume code is shown
-and ``%aimu resume`` inserts it once; cleared weights reload; ``--format code`` inserts
+(the JupyterLab extension puts it into one cell below; ``%aimu resume`` adds no second); cleared weights reload; ``--format code`` inserts
 code once and prose never; the live view renders tables, math and code as the saved output
 does; the footer moves while a tool runs; the stop button ends a run cleanly.
 Screenshots go to artifacts/browser/ (look at them).
@@ -157,15 +157,16 @@ def test_the_stop_button_ends_the_run_and_resume_inserts_the_code_once(lab, page
     assert re.match(r"%%aimu openai-compat:fake@http://127\.0\.0\.1:\d+/v1 --restore \S+\nContinue", code)
     shown = output_text(page, 1)
     assert "interrupted" in shown and "Traceback" not in shown
-    assert cells(page)[2]["count"] is None                                    # the failed cell stopped Run All
-
-    run_cell(page, 2)                                                         # %aimu resume
-    wait_idle(page)
+    # The JupyterLab extension put the resume code into a cell below the stopped one.
     after = cells(page)
-    assert len(after) == 4 and after[3]["source"] == code
-    run_cell(page, 2)                                                         # again: no second cell
-    wait_idle(page)
-    assert len(cells(page)) == 4 and "already in a cell" in output_text(page, 2)
+    assert len(after) == 4 and after[2]["source"] == code and after[2]["count"] is None
+    assert after[3]["source"] == "%aimu resume" and after[3]["count"] is None  # Run All stopped
+
+    for _ in range(2):                                                        # %aimu resume, twice
+        run_cell(page, 3)
+        wait_idle(page)
+        assert len(cells(page)) == 4 and cells(page)[2]["source"] == code     # still one resume cell
+        assert "the cell below the failed cell holds the resume code" in output_text(page, 3)
 
 
 def test_format_code_inserts_code_once_and_prose_never(lab, page):
@@ -253,4 +254,6 @@ def test_a_stopped_agent_run_in_wb_show_fails_the_cell_and_shows_its_resume_code
     assert code.endswith("wb.show(agent.run('Continue where you left off.', stream=True))")
     shown = output_text(page, 1)
     assert "KeyboardInterrupt: interrupted" in shown and "Traceback" not in shown and "httpx" not in shown
-    assert cells(page)[2]["count"] is None
+    after = cells(page)                       # the extension's resume cell, then the cell Run All skipped
+    assert after[2]["source"] == code and after[2]["count"] is None
+    assert after[3]["source"] == "print('not reached')" and after[3]["count"] is None

@@ -17,10 +17,13 @@ class KernelSession:
         self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env)
         self.run(f"import sys; sys.path.insert(0, {str(REPO)!r})")
 
-    def run(self, code: str, timeout: float = 120, *, fails: bool = False) -> list[dict]:
+    def run(self, code: str, timeout: float = 120, *, fails: bool = False, cell_id: str | None = None) -> list[dict]:
         """Execute ``code``; return its iopub messages. Raises on an error reply, or with
-        ``fails=True`` when the cell did *not* end in error."""
-        msg_id = self.kc.execute(code)
+        ``fails=True`` when the cell did *not* end in error. ``cell_id``: sent in the
+        request's metadata, as JupyterLab does."""
+        msg_id = self.send("execute_request", {"code": code, "silent": False, "store_history": True,
+                                               "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+                           metadata={"cellId": cell_id} if cell_id else None)
         messages = []
         while True:
             msg = self.kc.get_iopub_msg(timeout=timeout)
@@ -39,6 +42,23 @@ class KernelSession:
             raise AssertionError(f"cell failed: {reply['content'].get('ename')}: {reply['content'].get('evalue')}\n"
                                  + stream_text(messages))
         return messages
+
+    def send(self, msg_type: str, content: dict, metadata: dict | None = None) -> str:
+        """Send a shell message (an execute_request, a comm_open from "the frontend"); its id."""
+        msg = self.kc.session.msg(msg_type, content=content, metadata=metadata or {})
+        self.kc.shell_channel.send(msg)
+        return msg["header"]["msg_id"]
+
+    def iopub(self, timeout: float = 5) -> list[dict]:
+        """Every iopub message that arrives within ``timeout`` seconds of quiet."""
+        import queue
+
+        out = []
+        while True:
+            try:
+                out.append(self.kc.get_iopub_msg(timeout=timeout))
+            except queue.Empty:
+                return out
 
     def close(self) -> None:
         self.kc.stop_channels()

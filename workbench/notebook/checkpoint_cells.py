@@ -149,18 +149,43 @@ def list_checkpoints(root: Path | None = None) -> list[dict[str, Any]]:
 
 
 # The resume code of the latest failed or interrupted run in this kernel, for %aimu resume
-# (a failed cell cannot pre-fill the next one: JupyterLab drops set_next_input on error).
-_RESUME: dict[str, Any] = {"code": None, "offered": False}
+# (a failed cell cannot pre-fill the next one: JupyterLab drops set_next_input on error),
+# and the id of the cell that failed (JupyterLab sends it with each request).
+_RESUME: dict[str, Any] = {"code": None, "offered": False, "cell_id": None}
 
 
-def remember_resume(code: str) -> None:
-    if code != _RESUME["code"]:
-        _RESUME.update(code=code, offered=False)
+def remember_resume(code: str) -> bool:
+    """Keep ``code`` for %aimu resume, and where the JupyterLab extension is installed, have
+    it put the code into the resume cell below the running cell (inserted once, then
+    replaced: re-running a failed cell never stacks copies). True when the extension is
+    known to be connected (then the output says the cell below holds the code)."""
+    from workbench.notebook import frontend_comm
+
+    cell_id = frontend_comm.running_cell_id()
+    if code != _RESUME["code"] or cell_id != _RESUME["cell_id"]:
+        _RESUME.update(code=code, offered=False, cell_id=cell_id)
+    if frontend_comm.upsert_resume(code, cell_id):
+        _RESUME["offered"] = True
+        return True
+    return False
 
 
 def pending_resume() -> tuple[str | None, bool]:
     """(the latest resume code, whether %aimu resume already put it into a cell)."""
     return _RESUME["code"], _RESUME["offered"]
+
+
+def offer_resume_again() -> bool:
+    """Through the extension: put the latest resume code into the failed cell's resume cell
+    (the same one, never a second copy). False without the extension or a cell id."""
+    from workbench.notebook import frontend_comm
+
+    code, cell_id = _RESUME["code"], _RESUME["cell_id"]
+    if code is None or not cell_id or not frontend_comm.connected():
+        return False
+    frontend_comm.upsert_resume(code, cell_id)
+    _RESUME["offered"] = True
+    return True
 
 
 def mark_resume_offered() -> None:

@@ -87,9 +87,11 @@ def session(shell) -> NotebookSession:
 
 
 def load_ipython_extension(shell) -> None:
+    from workbench.notebook import frontend_comm
     from workbench.notebook.magics import AimuMagics
 
     shell.register_magics(AimuMagics(shell, session(shell)))
+    frontend_comm.register()
 
 
 def unload_ipython_extension(shell) -> None:

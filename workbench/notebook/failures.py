@@ -16,16 +16,22 @@ RED, BOLD, RESET = "\x1b[31m", "\x1b[1m", "\x1b[0m"
 
 
 def short_lines(message: str, resume_code: str | None = None, checkpoint: str | None = None, *,
-                head: str = "aimu:", code_above: bool = False, color: bool = True) -> list[str]:
+                head: str = "aimu:", code_above: bool = False, color: bool = True,
+                placed_below: bool = False) -> list[str]:
     """The lines shown for a failure (ANSI colours like IPython's own tracebacks).
 
     ``code_above``: the run's output above already shows the resume code as a copyable
-    block (a notebook), so it is named, not repeated.
+    block (a notebook), so it is named, not repeated. ``placed_below``: the JupyterLab
+    extension put it into the cell below.
     """
     lines = (message.strip() or "failed").splitlines()
     if head:
         shown_head = f"{RED}{BOLD}{head}{RESET}" if color else head
         lines = [f"{shown_head} {lines[0]}"] + [f"{shown_head} {line}" for line in lines[1:]]
+    if checkpoint and resume_code and placed_below:
+        lines.append(f"Saved checkpoint {checkpoint}; the cell below holds the code that resumes the run "
+                     "(run it to continue).")
+        return lines
     if checkpoint and resume_code and code_above:
         lines.append(f"Saved checkpoint {checkpoint}; the code that resumes the run is in the output above "
                      "(%aimu resume puts it into the next cell).")
@@ -45,7 +51,8 @@ def shorten(exc: BaseException, message: str, *, head: str = "aimu:") -> BaseExc
     shown = getattr(exc, "shown", None)
     note = getattr(shown, "checkpoint", None) or {}
     lines = short_lines(message, note.get("resume_code"), note.get("path"), head=head,
-                        code_above=bool(getattr(shown, "displayed", False)))
+                        code_above=bool(getattr(shown, "displayed", False)),
+                        placed_below=bool(note.get("placed_below")))
     try:
         exc._render_traceback_ = lambda: list(lines)  # type: ignore[attr-defined]
     except AttributeError:    # an exception type with __slots__: it keeps its traceback

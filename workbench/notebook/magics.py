@@ -302,6 +302,9 @@ class AimuMagics(Magics):
         code, offered = cells.pending_resume()
         if code is None:
             print("nothing to resume: no run failed or was interrupted in this kernel")
+        elif cells.offer_resume_again():
+            # The JupyterLab extension keeps one resume cell, below the failed cell.
+            print("the cell below the failed cell holds the resume code; run it to continue:\n\n" + code)
         elif offered:
             print("the resume code is already in a cell (added by an earlier %aimu resume):\n\n" + code)
         else:
@@ -325,7 +328,7 @@ class AimuMagics(Magics):
             freed += int(wb.clear_hf_cache() or 0)
         if what in ("llamacpp", "all"):
             freed += int(wb.clear_llamacpp_cache() or 0)
-        from workbench.notebook.gauge import human_bytes
+        from workbench.notebook.memory_rows import human_bytes
 
         print(f"cleared {what}: freed {human_bytes(freed)}")
 

@@ -14,6 +14,11 @@ import json
 from typing import Any
 
 RESUME_HINT = "Resume with this code (%aimu resume puts it in a cell):"
+PLACED_HINT = "Resume with this code (the JupyterLab extension put it into the cell below):"
+
+
+def resume_hint(checkpoint: dict[str, Any]) -> str:
+    return PLACED_HINT if checkpoint.get("placed_below") else RESUME_HINT
 LONG_ANSWER_CHARS = 4000    # beyond this the static answer scrolls in a box
 
 STYLE = ("font-family:system-ui,sans-serif;border:1px solid #d0d7de;border-radius:6px;"
@@ -70,7 +75,7 @@ def snapshot_plain(state: dict[str, Any]) -> str:
     if checkpoint.get("path"):
         out.append(f"Saved checkpoint {checkpoint['path']}.")
     if checkpoint.get("resume_code"):
-        out.append(RESUME_HINT + "\n" + checkpoint["resume_code"])
+        out.append(resume_hint(checkpoint) + "\n" + checkpoint["resume_code"])
     return "\n".join(out)
 
 
@@ -94,7 +99,7 @@ def snapshot_markdown(state: dict[str, Any]) -> str:
     if checkpoint.get("path"):
         out.append(f"\nSaved checkpoint `{checkpoint['path']}`.")
     if checkpoint.get("resume_code"):
-        out.append(f"{RESUME_HINT}\n\n```\n{checkpoint['resume_code']}\n```")
+        out.append(f"{resume_hint(checkpoint)}\n\n```\n{checkpoint['resume_code']}\n```")
     return "\n".join(out)
 
 
@@ -123,7 +128,7 @@ def snapshot_html(state: dict[str, Any]) -> str:
         out.append(f'<div class="wb-checkpoint" style="margin-top:6px">Saved checkpoint '
                    f'<code>{esc(checkpoint["path"])}</code>.')
         if checkpoint.get("resume_code"):
-            out.append(f' {esc(RESUME_HINT)}<pre class="wb-resume-code" style="background:#f6f8fa;'
+            out.append(f' {esc(resume_hint(checkpoint))}<pre class="wb-resume-code" style="background:#f6f8fa;'
                        f'padding:6px 8px;border-radius:4px;user-select:all">{esc(checkpoint["resume_code"])}</pre>')
         out.append("</div>")
     answer = _final_answer(state)

@@ -196,8 +196,10 @@ class ShowRun:
                 code = cells.resume_code_for_runner(var, self.saver.path, is_client=_is_client(self.runner))
             # Shown in the output (a failed cell cannot pre-fill the next one in JupyterLab);
             # %aimu resume puts it into a cell.
-            cells.remember_resume(code)
+            placed = cells.remember_resume(code)
             note = {"path": cells.display_path(self.saver.path), "resume_code": code}
+            if placed:
+                note["placed_below"] = True
         self.view.finish(status, error, checkpoint=note)
 
         stream = self.view.stream
@@ -255,7 +257,8 @@ def _finish(run: ShowRun, failure: BaseException | None, raise_errors: bool) -> 
     if failure is not None and not run.use_widget:
         note = result.checkpoint or {}
         print("\n".join(failures.short_lines(failures.describe(failure, typed=True), note.get("resume_code"),
-                                              note.get("path"), head="", color=False)))
+                                              note.get("path"), head="", color=False,
+                                              placed_below=bool(note.get("placed_below")))))
     return result
 
 
