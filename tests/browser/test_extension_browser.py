@@ -4,7 +4,8 @@ It is installed and its plugins activate; ``%%aimu`` cells get their own highlig
 the first render (and no other cell does); the status bar shows the kernel's weight cache,
 follows loads and clears, and shows nothing for a kernel without workbench; a run whose
 stream the fake server cuts gets exactly one resume cell below it, and that cell resumes
-the conversation. Screenshots go to artifacts/browser/ (look at them).
+the conversation; a Regenerate button on a `%%aimu` answer answers again in place.
+Screenshots go to artifacts/browser/ (look at them).
 """
 
 from __future__ import annotations
@@ -241,3 +242,52 @@ def test_a_cut_stream_gets_exactly_one_resume_cell_and_it_resumes(lab, page):
     roles = json.loads(shown.strip().splitlines()[-1])
     assert roles[:1] == ["user"] and roles[-1] == "user" and len(roles) >= 3
     assert len(cells(page)) == 5                                           # success adds no cell
+
+
+REGEN = f"""{PATH}
+%load_ext workbench
+import workbench as wb
+from workbench.testing import FakeOpenAIServer, Reply
+server = FakeOpenAIServer(default=Reply(text='Later answer.')).start()
+M = 'openai-compat:fake@' + server.base_url
+server.add(Reply(text='First answer.'), Reply(text='Shown by wb.show.'), Reply(text='Second answer.'))"""
+
+
+def test_regenerate_on_an_aimu_answer_replaces_the_exchange_in_place(lab, page):
+    write_notebook(lab.root / "regen.ipynb", [
+        REGEN,
+        "%%aimu {M}\nSay something.",
+        "other = wb.client(M)\n_ = wb.show(other.chat('Hi', stream=True))",
+    ])
+    open_and_run(page, lab, "regen.ipynb")
+    wait_idle(page)
+    aimu_cell = page.locator(".jp-Notebook .jp-Cell").nth(1)
+    button = aimu_cell.locator(".wb-stream-static .wb-regenerate")
+    button.wait_for(timeout=60_000)
+    assert "First answer." in aimu_cell.locator(".wb-answer").inner_text()
+    # only %%aimu answers get the button (a wb.show of another client has no turn to replace)
+    assert page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".wb-regenerate").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "regenerate_button.png"), full_page=True)
+    button.click()
+    page.wait_for_function("""() => {
+      const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[1];
+      const answer = cell.querySelector('.wb-stream-static .wb-answer');
+      return answer && answer.innerText.includes('Second answer.');
+    }""", timeout=60_000)
+    wait_idle(page)
+    page.screenshot(path=str(ARTIFACTS / "regenerated_answer.png"), full_page=True)
+    assert len(cells(page)) == 3                                           # in place: no cell added
+    history = page.evaluate("""async () => {
+      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+      const code = "import json\\nfrom workbench.notebook.extension import session\\n" +
+        "c = session(get_ipython()).client(M)\\nprint(json.dumps([[m['role'], m.get('content')] for m in c.messages]))";
+      let text = '';
+      const future = kernel.requestExecute({code});
+      future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') text += msg.content.text; };
+      await future.done;
+      return text;
+    }""")
+    exchanges = json.loads(history.strip().splitlines()[-1])
+    users = [content for role, content in exchanges if role == "user"]
+    answers = [content for role, content in exchanges if role == "assistant"]
+    assert users == ["Say something."] and answers == ["Second answer."]

@@ -5,7 +5,9 @@ survives page reloads and second tabs). Over it the kernel sends
 
 ``{"type": "gauge", ...}``, the weight-cache totals for the status bar, when the comm
 opens and after every load or clear (the cache's ``subscribe`` callback), and receives
-``{"type": "clear"}`` (free every cached weight) and ``{"type": "refresh"}``.
+``{"type": "clear"}`` (free every cached weight), ``{"type": "refresh"}`` and
+``{"type": "regenerate", "cell_id"}`` (the Regenerate button: the next run of that cell
+replaces its last exchange instead of adding a turn).
 
 After a failed or interrupted run the kernel opens an ``aimu-workbench-upsert`` comm with
 ``{"cell_id", "key", "code"}``: the code that resumes the run, for the frontend to put into
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _comms: list[Any] = []
 _state: dict[str, Any] = {"kernel": None, "subscribed": False}
+_regenerate: set[str] = set()      # cells whose next run replaces their last exchange
 
 
 def _kernel() -> Any:
@@ -95,6 +98,21 @@ def _on_message(comm: Any, msg: dict[str, Any]) -> None:
         _send(comm, {**gauge_message(), "type": "cleared", "freed": freed})
     elif kind == "refresh":
         _send(comm, gauge_message())
+    elif kind == "regenerate" and data.get("cell_id"):
+        with _lock:
+            _regenerate.add(str(data["cell_id"]))
+
+
+def take_regenerate(cell_id: str | None) -> bool:
+    """Whether the frontend's Regenerate button asked that this run of ``cell_id`` replace the
+    cell's last exchange (asked once: the request is consumed)."""
+    if not cell_id:
+        return False
+    with _lock:
+        if cell_id in _regenerate:
+            _regenerate.discard(cell_id)
+            return True
+    return False
 
 
 def _on_cache_event(_event: Any) -> None:

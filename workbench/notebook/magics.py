@@ -156,6 +156,13 @@ class AimuMagics(Magics):
         client = self.session.client(model, system=args.system, new=args.new)
         if args.restore:
             client.restore(cells.load(args.restore))
+        from workbench.notebook import frontend_comm
+
+        if frontend_comm.take_regenerate(frontend_comm.running_cell_id()):
+            # The answer's Regenerate button: this run replaces the cell's last exchange.
+            if not self._rewind(client, prompt):
+                print("aimu: the conversation has no earlier answer to this prompt to replace; "
+                      "it is sent as a new turn.")
         options = {k: v for k, v in (("thinking", args.thinking), ("max_tokens", args.max_tokens),
                                      ("temperature", args.temperature), ("seed", args.seed)) if v is not None}
         result = self._turn(model, client, prompt, options, tools=tools, fmt=args.format)
@@ -282,18 +289,31 @@ class AimuMagics(Magics):
         client.reload()
         print(f"reloaded the weights of {model}; the conversation is kept")
 
+    @staticmethod
+    def _last_prompt(client) -> tuple[int | None, Any]:
+        """(index of the last user message, its content) in ``client``'s history."""
+        messages = list(client.messages) if client is not None else []
+        last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+        return last, (messages[last].get("content") if last is not None else None)
+
+    def _rewind(self, client, prompt: str) -> bool:
+        """Take the last exchange out of the history when its prompt is ``prompt``."""
+        last, content = self._last_prompt(client)
+        if last is None or content != prompt:
+            return False
+        client.restore(list(client.messages)[:last])
+        return True
+
     def _cmd_regenerate(self, rest) -> None:
         model = rest[0] if rest else self.session.model
         client = self.session.clients.get(self.session.key(model))
-        messages = list(client.messages) if client is not None else []
-        last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+        last, prompt = self._last_prompt(client)
         if last is None:
             raise UsageError(f"nothing to regenerate: no conversation with {model} yet")
-        prompt = messages[last].get("content")
         if not isinstance(prompt, str):
             raise UsageError("the last prompt has images or parts: run its cell again with --new instead")
         # The last exchange is replaced, not repeated: the history goes back to before it.
-        client.restore(messages[:last])
+        self._rewind(client, prompt)
         self._turn(model, client, prompt, {})
 
     def _cmd_resume(self, _rest) -> None:

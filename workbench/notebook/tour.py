@@ -35,7 +35,8 @@ def execute_notebook(source: Path, out_dir: Path, timeout: int = 900):
     nb = nbformat.read(source, as_version=4)
     repo = str(Path(__file__).resolve().parents[2])
     env_path = os.environ.get("PYTHONPATH", "")
-    if repo not in env_path.split(os.pathsep):  # the kernel imports this checkout
+    checkout = (Path(repo) / "pyproject.toml").exists()     # not an installed package (site-packages)
+    if checkout and repo not in env_path.split(os.pathsep):  # the kernel imports this checkout
         os.environ["PYTHONPATH"] = repo + (os.pathsep + env_path if env_path else "")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(out_dir)}})

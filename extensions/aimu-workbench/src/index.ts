@@ -18,6 +18,7 @@ import {
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { aimuHighlight } from './highlight';
 import { LinkRegistry } from './link';
+import { RegenerateButtons } from './regenerate';
 import { CLEAR_COMMAND, GAUGE_COMMAND, GaugeItem } from './status';
 
 const highlighting: JupyterFrontEndPlugin<void> = {
@@ -43,9 +44,11 @@ const kernelLink: JupyterFrontEndPlugin<void> = {
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker, statusBar: IStatusBar | null) => {
     const registry = new LinkRegistry();
     const linkOf = (panel: NotebookPanel) => registry.linkOf(panel);
-    // Every notebook gets its link (resume cells need it even when another tab is current).
-    tracker.widgetAdded.connect((_, panel) => void linkOf(panel));
-    tracker.forEach(panel => void linkOf(panel));
+    // Every notebook gets its link (resume cells need it even when another tab is current)
+    // and Regenerate buttons on its %%aimu answers.
+    const attach = (panel: NotebookPanel) => void new RegenerateButtons(panel, linkOf(panel));
+    tracker.widgetAdded.connect((_, panel) => attach(panel));
+    tracker.forEach(attach);
 
     const current = () =>
       tracker.currentWidget ? linkOf(tracker.currentWidget) : null;

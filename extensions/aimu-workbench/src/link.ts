@@ -117,6 +117,11 @@ export class KernelLink {
     return this._send({ type: 'refresh' });
   }
 
+  /** The next run of cell ``cellId`` replaces its last exchange (the Regenerate button). */
+  regenerate(cellId: string): boolean {
+    return this._send({ type: 'regenerate', cell_id: cellId });
+  }
+
   dispose(): void {
     if (this._disposed) {
       return;
