@@ -24,6 +24,7 @@ EXT_FILES=$(find "$EXT/package.json" "$EXT/package-lock.json" "$EXT/tsconfig.jso
 # shellcheck disable=SC2086
 STAMP="$(cat $STAMP_OF scripts/setup.sh $EXT_FILES | sha256sum | cut -c1-16)${LATEST:+-latest-$(date +%F)}"
 if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.workbench-setup" 2>/dev/null)" = "$STAMP" ] \
+   && [ -f workbench/labextension/package.json ] \
    && { [ -x /usr/bin/chromium ] || ! command -v apt-get >/dev/null; }; then
   exit 0
 fi
@@ -34,8 +35,8 @@ PIP=("$VENV/bin/python" -m pip)
 "$VENV/bin/python" -c "import torch" 2>/dev/null || "${PIP[@]}" install -q "torch==2.13.0"
 # llama-cpp-python compiles from source (minutes, once; pip caches the wheel).
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF}"
-if ! command -v npm >/dev/null; then
-  echo "setup: npm (Node.js 20 or newer) builds the JupyterLab extension in $EXT: apt-get install -y nodejs npm" >&2
+if ! command -v npm >/dev/null || ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)'; then
+  echo "setup: npm with Node.js 20 or newer builds the JupyterLab extension in $EXT: apt-get install -y nodejs npm" >&2
   exit 1
 fi
 "${PIP[@]}" install -q "${PINS[@]}" "${UPGRADE[@]}" -e ".[dev]"

@@ -45,19 +45,20 @@ def test_failure_before_any_frontend_link_still_sends_the_upsert_and_no_gauge(ke
     assert data["code"].startswith("%%aimu openai-compat:fake@") and "--restore" in data["code"]
     # no frontend has opened the comm: the kernel does not claim the cell below holds it
     assert not any("cell below holds" in line for line in str(failed).splitlines())
-    # without a cell id (nbconvert, a console) nothing is sent
+    # without a cell id (a console, a client that sends none) nothing is sent
     kernel.run("server.add(Reply(text='one two three four five six ' * 4, drop_after=3))")
     plain = kernel.run("%%aimu {M}\nAgain.", fails=True)
     assert comm_opens(plain, "aimu-workbench-upsert") == []
 
 
 def test_the_frontend_comm_gets_the_gauge_on_open_after_a_load_and_after_a_clear(kernel):
-    kernel.run("import workbench as wb")
+    kernel.run("%load_ext workbench\nimport workbench as wb")       # (each test runs alone too)
     comm_id = uuid.uuid4().hex
     kernel.send("comm_open", {"comm_id": comm_id, "target_name": "aimu-workbench", "data": {"type": "hello"}})
     first = gauges(kernel.iopub(timeout=3), comm_id)
     assert len(first) == 1 and first[0]["bytes"] == 0 and first[0]["text"] == "none loaded"
-    assert first[0]["devices"] == []                                   # no GPU on this machine
+    assert all(set(d) == {"name", "used", "total", "text"} and d["name"].startswith("cuda")
+               for d in first[0]["devices"])                           # GPUs only (none on CI)
 
     loaded = kernel.run("c = wb.client('hf:workbench-tiny')\nc.chat('Hi', generate_kwargs={'max_tokens': 2})")
     after_load = gauges(loaded, comm_id) or gauges(kernel.iopub(timeout=2), comm_id)
@@ -85,3 +86,26 @@ def test_the_frontend_comm_gets_the_gauge_on_open_after_a_load_and_after_a_clear
     kernel.iopub(timeout=1)
     quiet = kernel.run("c.reload()")
     assert gauges(quiet, comm_id) == []                                # a closed comm gets nothing
+
+
+def test_regenerate_from_the_frontend_replaces_the_cells_last_exchange_once(kernel):
+    kernel.run("%load_ext workbench\nimport workbench as wb\nfrom workbench.testing import FakeOpenAIServer, Reply\n"
+               "s3 = FakeOpenAIServer(default=Reply(text='Later.')).start()\n"
+               "M3 = 'openai-compat:fake3@' + s3.base_url\n"
+               "s3.add(Reply(text='First.'), Reply(text='Second.'))")
+    comm_id = uuid.uuid4().hex
+    kernel.send("comm_open", {"comm_id": comm_id, "target_name": "aimu-workbench", "data": {"type": "hello"}})
+    kernel.iopub(timeout=2)
+    kernel.run("%%aimu {M3}\nSay it.", cell_id="regen")
+    kernel.send("comm_msg", {"comm_id": comm_id, "data": {"type": "regenerate", "cell_id": "regen"}})
+    kernel.run("%%aimu {M3}\nSay it.", cell_id="regen")
+    kernel.run("%%aimu {M3}\nSay it.", cell_id="regen")       # a plain re-run: a new turn
+    shown = stream_text(kernel.run(
+        "from workbench.notebook.extension import session\n"
+        "print([(m['role'], m.get('content')) for m in session(get_ipython()).client(M3).messages])"))
+    assert "[('user', 'Say it.'), ('assistant', 'Second.'), ('user', 'Say it.'), ('assistant', 'Later.')]" in shown
+    # a regenerate with nothing to replace says so and sends the prompt as a new turn
+    kernel.send("comm_msg", {"comm_id": comm_id, "data": {"type": "regenerate", "cell_id": "other"}})
+    fresh = kernel.run("%%aimu {M3} --new\nSomething else.", cell_id="other")
+    assert "no earlier answer to this prompt" in stream_text(fresh)
+    kernel.send("comm_close", {"comm_id": comm_id, "data": {}})

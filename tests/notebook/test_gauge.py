@@ -85,3 +85,27 @@ def test_show_cache_in_a_terminal_prints_and_stops(entries, capsys):
     assert "nbtest/alpha" in capsys.readouterr().out
     alive = [t for t in threading.enumerate() if t.name == "workbench-memory-gauge" and t.name not in before]
     assert all(not t.is_alive() for t in alive)
+
+
+def test_the_status_bar_message_names_models_without_their_load_kwargs():
+    from workbench.notebook.frontend_comm import gauge_message
+
+    weights.get_or_load("hf", "nbtest/secretive", {"token": "hf_SECRET123"},
+                        lambda: Loaded(value=object(), bytes_by_device={"cpu": 2048}))
+    try:
+        message = gauge_message()
+        assert "hf:nbtest/secretive" in message["title"] and message["bytes"] >= 2048
+        assert "hf_SECRET123" not in repr(message)
+    finally:
+        weights.clear_hf_cache("nbtest/secretive")
+
+
+def test_a_magic_resume_cell_never_carries_credentials_of_its_model_string(tmp_path):
+    from workbench.notebook.checkpoint_cells import resume_code_for_magic
+
+    path = tmp_path / "c.json"
+    safe = resume_code_for_magic("openai-compat:m@http://127.0.0.1:8000/v1", path)
+    assert safe.startswith("%%aimu openai-compat:m@http://127.0.0.1:8000/v1 --restore ")
+    for secret in ("openai-compat:m@https://user:sk-SECRET@host/v1", "openai-compat:m@https://host/v1?key=sk-SECRET"):
+        code = resume_code_for_magic(secret, path)
+        assert "SECRET" not in code and code.startswith("%%aimu --restore ")

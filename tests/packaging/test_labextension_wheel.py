@@ -74,6 +74,7 @@ def test_the_wheel_holds_the_extension_as_shared_data(wheel):
     assert any(n.endswith("static/style.js") for n in data)
     assert "workbench/notebook/gauge.js" in names and "workbench/notebook/frontend_comm.py" in names
     assert not [n for n in names if n.startswith("extensions/") or "node_modules" in n]
+    assert not [n for n in names if n.startswith("workbench/labextension/")]     # once, as shared data
 
 
 def test_installing_the_wheel_without_node_lists_the_extension_enabled(wheel):

@@ -124,8 +124,14 @@ def resume_code_for_runner(var: str, path: Path, *, is_client: bool) -> str:
             f"wb.show({var}.{call}({CONTINUE_PROMPT!r}, stream=True))")
 
 
-def resume_code_for_magic(model: str, path: Path) -> str:
-    return f"%%aimu {model} --restore {display_path(path)}\n{CONTINUE_PROMPT}"
+def resume_code_for_magic(model: str | None, path: Path) -> str:
+    """The cell that resumes a %%aimu conversation. A model string that may carry a secret
+    (user info or a query in its URL) is left out: the session model is used instead."""
+    from workbench.evals.benchmark import model_strings
+
+    safe = model_strings({"m": model})["m"] if model else None
+    head = f"%%aimu {safe} " if safe else "%%aimu "
+    return f"{head}--restore {display_path(path)}\n{CONTINUE_PROMPT}"
 
 
 def list_checkpoints(root: Path | None = None) -> list[dict[str, Any]]:
@@ -181,9 +187,8 @@ def offer_resume_again() -> bool:
     from workbench.notebook import frontend_comm
 
     code, cell_id = _RESUME["code"], _RESUME["cell_id"]
-    if code is None or not cell_id or not frontend_comm.connected():
+    if code is None or not cell_id or not frontend_comm.upsert_resume(code, cell_id):
         return False
-    frontend_comm.upsert_resume(code, cell_id)
     _RESUME["offered"] = True
     return True
 

@@ -33,7 +33,7 @@ UPSERT_TARGET = "aimu-workbench-upsert"    # kernel-opened: a resume cell to ins
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_comms: list[Any] = []
+_comms: dict[Any, str] = {}        # open comm -> the frontend session (client id) that opened it
 _state: dict[str, Any] = {"kernel": None, "subscribed": False}
 _regenerate: set[str] = set()      # cells whose next run replaces their last exchange
 
@@ -68,24 +68,31 @@ def _announce() -> None:
     _open_and_close(HELLO_TARGET, {"target": TARGET})
 
 
-def _on_open(comm: Any, _msg: dict[str, Any]) -> None:
+def _on_open(comm: Any, msg: dict[str, Any]) -> None:
+    comm.on_msg(lambda message: _on_message(comm, message))
+    comm.on_close(lambda _message: _forget(comm))
     with _lock:
-        _comms.append(comm)
+        _comms[comm] = _session_of(msg)
         subscribe = not _state["subscribed"]
         _state["subscribed"] = True
-    comm.on_msg(lambda msg: _on_message(comm, msg))
-    comm.on_close(lambda _msg: _forget(comm))
-    if subscribe:
-        from workbench.models.local import weights
+    try:
+        if subscribe:
+            from workbench.models.local import weights
 
-        weights.subscribe(_on_cache_event)
-    _send(comm, gauge_message())
+            weights.subscribe(_on_cache_event)
+        _send(comm, gauge_message())
+    except Exception:  # a broken gauge must not leave a half-open link
+        _forget(comm)
+        raise
+
+
+def _session_of(msg: dict[str, Any] | None) -> str:
+    return str(((msg or {}).get("header") or {}).get("session") or "")
 
 
 def _forget(comm: Any) -> None:
     with _lock:
-        if comm in _comms:
-            _comms.remove(comm)
+        _comms.pop(comm, None)
 
 
 def _on_message(comm: Any, msg: dict[str, Any]) -> None:
@@ -116,7 +123,8 @@ def take_regenerate(cell_id: str | None) -> bool:
 
 
 def _on_cache_event(_event: Any) -> None:
-    broadcast(gauge_message())
+    if connected():
+        broadcast(gauge_message())
 
 
 def _send(comm: Any, data: dict[str, Any]) -> bool:
@@ -135,9 +143,19 @@ def broadcast(data: dict[str, Any]) -> int:
     return sum(_send(c, data) for c in comms)
 
 
-def connected() -> bool:
+def connected(session: str | None = None) -> bool:
+    """Whether a frontend has the link open (``session``: the frontend that sent that request)."""
     with _lock:
-        return bool(_comms)
+        return bool(_comms) if session is None else session in _comms.values()
+
+
+def requesting_session() -> str:
+    """The client id of the frontend whose request is running (JupyterLab: one per page)."""
+    kernel = _kernel()
+    try:
+        return _session_of(kernel.get_parent() if kernel is not None else None)
+    except Exception:
+        return ""
 
 
 def gauge_message() -> dict[str, Any]:
@@ -149,8 +167,9 @@ def gauge_message() -> dict[str, Any]:
     total = sum(int(r["bytes"]) for r in rows)
     models = len(rows)
     text = "none loaded" if not models else f"{models} model{'s' if models != 1 else ''} · {format_bytes(total)}"
+    # kind:model only: a key's load kwargs may hold a token
     title = "\n".join([f"aimu-workbench weight cache: {text}"]
-                      + [f"  {r['key']}: {format_bytes(r['bytes'])}" for r in rows])
+                      + [f"  {r['kind']}:{r['model_id']}: {format_bytes(r['bytes'])}" for r in rows])
     devices = []
     for row in device_rows():
         if str(row["name"]).startswith("cuda"):
@@ -183,8 +202,11 @@ def upsert_resume(code: str, cell_id: str | None = None) -> bool:
     cell_id = cell_id or running_cell_id()
     if not cell_id or _kernel() is None:
         return False
-    _open_and_close(UPSERT_TARGET, {"cell_id": cell_id, "key": f"resume:{cell_id}", "code": code})
-    return connected()
+    session = requesting_session()
+    # "session": only the page that ran the cell applies it (other tabs on this kernel do not)
+    _open_and_close(UPSERT_TARGET, {"cell_id": cell_id, "key": f"resume:{cell_id}", "code": code,
+                                    "session": session})
+    return bool(session) and connected(session)
 
 
 def _open_and_close(target: str, data: dict[str, Any]) -> None:

@@ -51,7 +51,9 @@ def device_rows() -> list[dict[str, Any]]:
     """Device totals: CUDA (torch already imported, or NVML with a driver), process RSS, RAM."""
     rows: list[dict[str, Any]] = []
     torch = sys.modules.get("torch")
-    if torch is not None:
+    # Only a CUDA runtime already started: asking an idle one would create a context on
+    # every GPU (hundreds of MB each); NVML reads the same figures without one.
+    if torch is not None and getattr(torch.cuda, "is_initialized", lambda: False)():
         try:
             if torch.cuda.is_available():
                 for i in range(torch.cuda.device_count()):

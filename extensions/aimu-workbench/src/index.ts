@@ -60,7 +60,7 @@ const kernelLink: JupyterFrontEndPlugin<void> = {
     });
     app.commands.addCommand(GAUGE_COMMAND, {
       label: 'Show the memory gauge',
-      caption: 'Insert a %aimu cache cell below the active cell and run it',
+      caption: 'Insert a wb.show_cache() cell below the active cell and run it',
       isEnabled: () => !!current()?.gauge,
       execute: async () => {
         const panel = tracker.currentWidget;
@@ -70,7 +70,8 @@ const kernelLink: JupyterFrontEndPlugin<void> = {
         NotebookActions.insertBelow(panel.content);
         const cell = panel.content.activeCell;
         if (cell) {
-          cell.model.sharedModel.setSource('%aimu cache');
+          // works after a plain `import workbench` too (no %load_ext needed)
+          cell.model.sharedModel.setSource('import workbench as wb\nwb.show_cache()');
           await NotebookActions.run(panel.content, panel.sessionContext);
         }
       }

@@ -11,7 +11,8 @@
  *
  * Resume-cell upserts come as comms the kernel opens (`aimu-workbench-upsert`): they travel
  * with the failed cell's output, so they arrive even while the frontend's own comm_open
- * waits behind queued cells (Run All right after `import workbench`).
+ * waits behind queued cells (Run All right after `import workbench`). Only the page whose
+ * request ran the cell (its client id is the request's session) applies one.
  */
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
@@ -47,6 +48,9 @@ export class LinkRegistry {
     kernel.registerCommTarget(HELLO_TARGET, () => linksOf().forEach(link => link.open()));
     kernel.registerCommTarget(UPSERT_TARGET, (_comm, msg) => {
       const data = msg.content.data as Record<string, any>;
+      if (data.session && data.session !== kernel.clientId) {
+        return;   // another page ran the cell: it applies the upsert to its own copy
+      }
       for (const link of linksOf()) {
         if (upsertResumeCell(link.panel, String(data.cell_id), String(data.key), String(data.code)) !== 'missing') {
           return;
@@ -93,8 +97,9 @@ export class KernelLink {
     return this._changed;
   }
 
+  /** The kernel has workbench and the comm is open (it answered with a gauge). */
   get connected(): boolean {
-    return this._comm !== null;
+    return this._comm !== null && this._gauge !== null;
   }
 
   get kernelId(): string | null {
@@ -167,34 +172,48 @@ export class KernelLink {
     if (!kernel || kernel.isDisposed || this._comm || this._opening) {
       return;
     }
+    const attempt = ++this._attempt;
     this._opening = true;
     this._tried = true;
+    const comm = kernel.createComm(TARGET);
+    comm.onMsg = msg => this._onMessage(msg);
+    comm.onClose = () => {
+      if (this._comm === comm) {
+        this._comm = null;
+        this._setGauge(null);
+      }
+    };
+    this._comm = comm;
     try {
-      const comm = kernel.createComm(TARGET);
-      comm.onMsg = msg => this._onMessage(msg);
-      comm.onClose = () => {
-        if (this._comm === comm) {
-          this._comm = null;
-          this._setGauge(null);
-        }
-      };
-      this._comm = comm;
       await comm.open({ type: 'hello' }).done;
-    } catch (reason) {
+    } catch {
       // A kernel without workbench, or one that went away: nothing to show.
-      this._comm = null;
+      if (this._comm === comm) {
+        this._comm = null;
+      }
     } finally {
-      this._opening = false;
+      if (attempt === this._attempt) {
+        this._opening = false;
+      }
     }
   }
 
   private _drop(forget: boolean): void {
     const comm = this._comm;
+    const kernel = this._kernel;
     this._comm = null;
     this._tried = false;
+    this._opening = false;
+    this._attempt++;   // an open still in flight no longer touches this link
     if (comm && !comm.isDisposed) {
       try {
-        comm.dispose();
+        // A live kernel forgets the comm (no gauge sent to a closed page); a dead one
+        // took it along.
+        if (kernel && !kernel.isDisposed && kernel.status !== 'dead' && kernel.connectionStatus === 'connected') {
+          comm.close();
+        } else {
+          comm.dispose();
+        }
       } catch {
         // already gone with its kernel
       }
@@ -221,6 +240,7 @@ export class KernelLink {
   private _kernel: Kernel.IKernelConnection | null = null;
   private _gauge: IGauge | null = null;
   private _opening = false;
+  private _attempt = 0;
   private _tried = false;
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
