@@ -139,7 +139,9 @@ class MemoryGauge(anywidget.AnyWidget):
                           f"<td>of {human_bytes(d['total'])}</td></tr>" for d in self.devices)
         title = f"{len(self.entries)} loaded" if self.entries else "empty"
         return (f'<div class="wb-gauge-static"><b>Weight cache: {title}</b>'
-                f"<table>{rows}{devices}</table></div>")
+                f"<table>{rows}{devices}</table>"
+                '<div style="font-size:80%;color:#57606a">Figures from when this cell ran '
+                "(live while its kernel runs).</div></div>")
 
     def _repr_mimebundle_(self, **kwargs: Any):
         bundle = super()._repr_mimebundle_(**kwargs)

@@ -18,7 +18,9 @@ import {
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { aimuHighlight } from './highlight';
 import { LinkRegistry } from './link';
+import { showStaticCopies } from './fallback';
 import { RegenerateButtons } from './regenerate';
+import { NotebookWatcher } from './watch';
 import { CLEAR_COMMAND, GAUGE_COMMAND, GaugeItem } from './status';
 
 const highlighting: JupyterFrontEndPlugin<void> = {
@@ -44,9 +46,12 @@ const kernelLink: JupyterFrontEndPlugin<void> = {
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker, statusBar: IStatusBar | null) => {
     const registry = new LinkRegistry();
     const linkOf = (panel: NotebookPanel) => registry.linkOf(panel);
-    // Every notebook gets its link (resume cells need it even when another tab is current)
-    // and Regenerate buttons on its %%aimu answers.
-    const attach = (panel: NotebookPanel) => void new RegenerateButtons(panel, linkOf(panel));
+    // Every notebook gets its link (resume cells need it even when another tab is current),
+    // Regenerate buttons on its %%aimu answers, and saved copies of widgets whose kernel is gone.
+    const attach = (panel: NotebookPanel) => {
+      const buttons = new RegenerateButtons(panel, linkOf(panel));
+      void new NotebookWatcher(panel, [() => buttons.scan(), showStaticCopies]);
+    };
     tracker.widgetAdded.connect((_, panel) => attach(panel));
     tracker.forEach(attach);
 

@@ -16,29 +16,13 @@ function isAimuSource(source: string): boolean {
 }
 
 export class RegenerateButtons {
+  /** ``scan`` runs from the notebook's watcher (DOM changes) and when the link changes. */
   constructor(
     private readonly panel: NotebookPanel,
     private readonly link: KernelLink
   ) {
-    // At most one scan per frame, however fast a live view changes the DOM.
-    this._observer = new MutationObserver(() => {
-      if (!this._scheduled) {
-        this._scheduled = true;
-        requestAnimationFrame(() => {
-          this._scheduled = false;
-          this.scan();
-        });
-      }
-    });
-    this._observer.observe(panel.content.node, { childList: true, subtree: true });
     link.changed.connect(this.scan, this);
-    panel.disposed.connect(() => this.dispose());
-    this.scan();
-  }
-
-  dispose(): void {
-    this._observer.disconnect();
-    this.link.changed.disconnect(this.scan, this);
+    panel.disposed.connect(() => link.changed.disconnect(this.scan, this));
   }
 
   /** Add the button to every finished %%aimu answer that lacks one (or drop them all). */
@@ -81,6 +65,4 @@ export class RegenerateButtons {
     await NotebookActions.run(notebook, this.panel.sessionContext);
   }
 
-  private _observer: MutationObserver;
-  private _scheduled = false;
 }
