@@ -61,6 +61,9 @@ def _secrets(obj: Any) -> list[str]:
     for client in clients:
         for holder in (client, getattr(client, "_sdk", None), getattr(client, "_async_sdk", None),
                        getattr(client, "_client", None)):
+            from workbench.models.redact import url_secrets
+
+            found.update(url_secrets(getattr(holder, "base_url", None) if holder is not None else None))
             for attr in ("api_key", "_api_key"):
                 value = getattr(holder, attr, None) if holder is not None else None
                 if callable(getattr(value, "get", None)) and not isinstance(value, dict):

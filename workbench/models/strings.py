@@ -5,7 +5,10 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
+import re
+
 from workbench.errors import ModelStringError
+from workbench.models.redact import redact_text
 from workbench.models.registry import PROVIDERS, ProviderInfo, provider_info
 from workbench.models.spec import CATALOGS, Model, ModelSpec
 
@@ -20,6 +23,9 @@ class ResolvedModel:
     @property
     def model_string(self) -> str:
         return f"{self.provider.name}:{self.spec.id}"
+
+
+_MODEL_AT_URL = re.compile(r"^(?P<model>[^@]+?)@(?P<url>[A-Za-z][A-Za-z0-9+.-]*://\S+)$")
 
 
 class UnknownModelWarning(UserWarning):
@@ -38,7 +44,7 @@ def parse_model_string(text: str) -> tuple[str, str]:
     provider, sep, model_id = text.strip().partition(":")
     if not sep or not provider or not model_id.strip():
         raise ModelStringError(
-            f"Malformed model string {text!r}: write it as 'provider:model_id', e.g. "
+            f"Malformed model string {redact_text(text)!r}: write it as 'provider:model_id', e.g. "
             f"'anthropic:claude-sonnet-4-6'. Providers: {', '.join(sorted(PROVIDERS))}.{_suggest(text.strip())}"
         )
     return provider.lower(), model_id.strip()
@@ -58,10 +64,13 @@ def resolve_model(model: "str | Model | ResolvedModel") -> ResolvedModel:
     info = provider_info(provider_name)
     base_url = None
     if provider_name == "openai-compat" and "@" in model_id:
-        model_id, _, base_url = model_id.rpartition("@")
-        if not model_id or "://" not in base_url:
+        # MODEL@URL splits at the '@' that starts the URL: a URL may carry user info
+        # (http://user:pass@host/v1), which is kept for the connection and never shown.
+        match = _MODEL_AT_URL.match(model_id)
+        if not match:
             raise ModelStringError(
-                f"Malformed model string {model!r}: write 'openai-compat:MODEL@http://host:port/v1'.")
+                f"Malformed model string {redact_text(model)!r}: write 'openai-compat:MODEL@http://host:port/v1'.")
+        model_id, base_url = match["model"], match["url"]
     catalog = CATALOGS.get(provider_name)
     member = catalog.by_id(model_id) if catalog else None
     if member is not None:

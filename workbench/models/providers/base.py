@@ -19,11 +19,11 @@ import logging
 import os
 import time
 from typing import Any, AsyncIterator, Iterator
-from urllib.parse import urlparse
 
 from workbench.errors import MissingAPIKeyError, ProviderError
 from workbench.models.chunks import Phase, StreamChunk
 from workbench.models.client import BaseModelClient
+from workbench.models.redact import redact_text, safe_host, url_secrets
 from workbench.models.retry import RetryPolicy, as_policy
 
 _END = object()
@@ -77,10 +77,14 @@ class CloudClient(BaseModelClient):
 
     @property
     def host(self) -> str:
+        """``host[:port]`` named in errors (never the URL's user info)."""
         if self.base_url:
-            parsed = urlparse(self.base_url)
-            return parsed.netloc or self.base_url
+            return safe_host(self.base_url) or redact_text(self.base_url)
         return self.default_host
+
+    def _credentials(self) -> list[str]:
+        key = self._api_key.get()
+        return ([key] if key else []) + url_secrets(self.base_url)
 
     # -- hooks a provider implements ------------------------------------------------------------
     def _make_sdk(self, asynchronous: bool) -> Any:
@@ -223,16 +227,29 @@ class CloudClient(BaseModelClient):
         """Our typed error for ``exc`` (or ``exc`` itself when it is not a provider failure), key-free."""
         error = self._map_error(exc, started)
         if error is None:
+            # Not a provider failure we know: raised as it is, its text redacted in place (the
+            # type is kept, so ``except openai.SomeError`` still works).
+            _redact_in_place(exc, self._credentials())
             return exc
-        key = self._api_key.get()
-        if key and key in str(error):
-            error.args = (str(error).replace(key, "***"),)
+        text = str(error)
+        clean = redact_text(text, self._credentials())
+        if clean != text:
+            error.args = (clean,)
         return error
 
     def _cause(self, exc: BaseException) -> BaseException | None:
-        # The SDK's exception is kept for debugging unless it would print the key.
-        key = self._api_key.get()
-        return None if key and key in f"{exc!r} {exc}" else exc
+        # The SDK's exception is kept for debugging unless it would print a credential.
+        shown = f"{exc!r} {exc}"
+        return None if redact_text(shown, self._credentials()) != shown else exc
+
+
+def _redact_in_place(exc: BaseException, secrets: list[str]) -> None:
+    try:
+        exc.args = tuple(redact_text(a, secrets) if isinstance(a, str) else a for a in exc.args)
+        if isinstance(getattr(exc, "message", None), str):
+            exc.message = redact_text(exc.message, secrets)
+    except (AttributeError, TypeError):   # read-only attributes: leave them
+        pass
 
 
 def _salvage(parser: Any) -> list[StreamChunk]:
