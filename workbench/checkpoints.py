@@ -107,8 +107,18 @@ def _not_json(value: Any) -> Any:
                           "(str, numbers, lists, dicts) can be saved. Keep other objects out of messages.")
 
 
+def _unwrap_async(obj: Any) -> Any:
+    """An aio client keeps its conversation in the sync client it wraps (``_state``)."""
+    from workbench.models.client import BaseModelClient
+
+    inner = getattr(obj, "__dict__", {}).get("_state")
+    return inner if isinstance(inner, BaseModelClient) and not isinstance(obj, BaseModelClient) else obj
+
+
 def save_checkpoint(runner_or_client: Any, path: str | os.PathLike) -> Path:
-    """Write the live state of a runner or client to ``path`` atomically; returns the path."""
+    """Write the live state of a runner or client (sync or ``workbench.aio``) to ``path``
+    atomically; returns the path."""
+    runner_or_client = _unwrap_async(runner_or_client)
     state = _scrub_keys(checkpoint_state(runner_or_client))
     secrets = _secrets(runner_or_client)
     target = Path(path).expanduser()
@@ -209,10 +219,10 @@ class AutoCheckpoint:
             try:
                 out = original(*args, **kwargs)
             except BaseException:
-                self.save()
+                self._save_or_warn()      # never masks the chat's own exception
                 raise
             if isinstance(out, str):
-                self.save()
+                self._save_or_warn()
                 return out
             return self._watch(out)
 
@@ -224,7 +234,20 @@ class AutoCheckpoint:
         try:
             yield from chunks
         finally:  # finished, failed or abandoned: the history is consistent either way
+            self._save_or_warn()
+
+    def _save_or_warn(self) -> bool:
+        """Save; a failure is a RuntimeWarning naming the path and the reason (the chat goes on,
+        and its own exception, if any, is the one raised)."""
+        import warnings
+
+        try:
             self.save()
+            return True
+        except Exception as exc:
+            warnings.warn(f"auto_checkpoint could not save {str(self.path)!r}: {type(exc).__name__}: {exc}",
+                          RuntimeWarning, stacklevel=3)
+            return False
 
     def detach(self) -> None:
         hooks = getattr(self.target, "_checkpoint_hooks", None)

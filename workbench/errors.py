@@ -150,6 +150,11 @@ class ContextOverflowError(ProviderError):
         self.needed = needed
 
 
+class ClientBusyError(WorkbenchError, RuntimeError):
+    """A second chat() on a client whose history another chat() is still writing (another
+    thread or task, or a stream not yet consumed): two turns would interleave in one history."""
+
+
 class WeightsClearedError(WorkbenchError):
     """The weights this in-process client used were cleared from the cache."""
 

@@ -142,7 +142,7 @@ def test_cancelling_a_turn_closes_the_sync_generator_and_keeps_history():
     assert sync.closed.wait(5), "the sync generator was not closed after cancellation"
     assert sync.messages == [{"role": "user", "content": "long story"}]
     assert client.last_partial.text.startswith("tok" * n)
-    assert client._busy is False
+    assert client._chat_owner is None               # the history is free again
     sync.script.append(["again"])  # the client is usable afterwards
     assert asyncio.run(client.chat("next")) == "again"
 

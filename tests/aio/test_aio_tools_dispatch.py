@@ -165,5 +165,5 @@ def test_slow_tool_with_a_timeout_leaves_history_consistent(server, aclient):
 
     asyncio.run(main())
     assert client.messages == [{"role": "user", "content": "go"}]
-    assert client._busy is False
+    assert client._chat_owner is None               # the history is free again
     assert len(server.requests) == 1  # the tools never finished, so the model was not asked again

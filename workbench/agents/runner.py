@@ -144,11 +144,12 @@ def fork_client(client: BaseModelClient, system: str | None = None) -> BaseModel
     object and any loaded weights are shared, not duplicated.
     """
     fork = getattr(client, "fork", None)
-    if callable(fork):  # in-process clients: same weights, own history and KV cache
-        return fork(system)
-    # Cloud clients hold no per-conversation resources: a shallow copy shares the SDK object
-    # (thread-safe HTTP) and gets fresh conversation state below.
+    if callable(fork):  # in-process clients: same weights, own history and KV cache; cloud
+        return fork(system)   # clients: same connection, built by their own __init__
+    # Other clients (a runner's view): a shallow copy with fresh conversation state below.
     twin = copy.copy(client)
+    twin.__dict__.pop("chat", None)       # never a wrapper bound to the original (auto_checkpoint)
+    twin._chat_owner = None
     twin.tools = list(client.tools)
     twin.default_generate_kwargs = dict(client.default_generate_kwargs)
     twin._system_message = system

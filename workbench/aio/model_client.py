@@ -51,7 +51,7 @@ class AsyncBaseModelClient:
     that state object.
     """
 
-    _OWN = ("_state", "_busy")
+    _OWN = ("_state",)
 
     def __init__(self, model=None, *, state: ChatState | None = None, system: str | None = None,
                  **state_kwargs: Any):
@@ -59,7 +59,6 @@ class AsyncBaseModelClient:
             state = ChatState()
             state._init_state(model, system=system, **state_kwargs)
         object.__setattr__(self, "_state", state)
-        object.__setattr__(self, "_busy", False)
 
     # -- state is shared, not copied --------------------------------------------------------
     def __getattr__(self, name: str):
@@ -123,13 +122,10 @@ class AsyncBaseModelClient:
     async def _achat_chunks(self, message, history, generate_kwargs, use_tools, stream) -> AsyncIterator[StreamChunk]:
         state = self._state
         options = state._merged_kwargs(generate_kwargs)
+        owner = object()
         if history is None:  # chat(): two turns interleaving in one history would corrupt it
-            if self._busy:
-                raise RuntimeError(
-                    f"{self!r} is already running a chat() in another task. Await it first, or give each "
-                    "task its own client (aio.client(model)); generate() is safe to run concurrently.")
+            state._claim_chat(owner, asynchronous=True)
             history = state.messages
-            self._busy = True
         try:
             history.append(message)
             loop = state._new_loop(history, use_tools)
@@ -137,8 +133,7 @@ class AsyncBaseModelClient:
                 async for chunk in chunks:
                     yield chunk
         finally:
-            if history is state.messages:
-                self._busy = False
+            state._release_chat(owner)
 
     async def _adrive(self, loop: ToolLoop, options: dict[str, Any], stream: bool) -> AsyncIterator[StreamChunk]:
         from workbench.aio.tools import prepare_toolset, run_tool_calls

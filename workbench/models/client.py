@@ -59,9 +59,15 @@ class BaseModelClient(ChatState):
     # -- the sync driver --------------------------------------------------------------------
     def _chat_chunks(self, message, history, generate_kwargs, use_tools, stream) -> Iterator[StreamChunk]:
         options = self._merged_kwargs(generate_kwargs)
-        history.append(message)
-        loop = self._new_loop(history, use_tools)
-        yield from self._drive(loop, options, stream)
+        owner = object()
+        if history is self.messages:    # chat(): one writer of the history at a time
+            self._claim_chat(owner, asynchronous=False)
+        try:
+            history.append(message)
+            loop = self._new_loop(history, use_tools)
+            yield from self._drive(loop, options, stream)
+        finally:
+            self._release_chat(owner)
 
     def _drive(self, loop: ToolLoop, options: dict[str, Any], stream: bool) -> Iterator[StreamChunk]:
         tools = self._tool_set() if loop.run_tools or self._has_tools() else None

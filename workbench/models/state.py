@@ -7,6 +7,8 @@ assistant messages (see ``turn.METADATA_KEYS``); adapters strip them before send
 
 from __future__ import annotations
 
+import threading
+
 from typing import Any, Iterable
 
 from workbench.models.chunks import normalize_include
@@ -39,6 +41,31 @@ class ChatState:
         self.last_usage: dict[str, int] = {}
         self.last_finish_reason: str | None = None
         self.last_partial: TurnResult | None = None
+        self._chat_owner: object | None = None       # the chat() writing ``messages`` now
+        self._chat_lock = threading.Lock()
+
+    # -- one chat() at a time per history (the sync and async drivers share this) ----------
+    def _claim_chat(self, owner: object, *, asynchronous: bool) -> None:
+        """Mark ``messages`` as being written by ``owner``; a ClientBusyError naming the fix
+        when another chat() still writes it (its turn would interleave with this one)."""
+        from workbench.errors import ClientBusyError
+
+        lock = self.__dict__.get("_chat_lock")
+        if lock is None:                              # a client restored or copied without one
+            lock = self.__dict__.setdefault("_chat_lock", threading.Lock())
+        with lock:
+            if getattr(self, "_chat_owner", None) is not None:
+                where = "another task" if asynchronous else "another thread, or a stream not yet read to its end"
+                fix = ("await it first, or give each task its own client (aio.client(model))" if asynchronous
+                       else "finish or close() that stream first, or give each thread its own client "
+                            "(wb.client(model), or c.fork())")
+                raise ClientBusyError(f"{self!r} is already running a chat() in {where}: {fix}. "
+                                      "generate() is safe to run concurrently (it never touches the history).")
+            self._chat_owner = owner
+
+    def _release_chat(self, owner: object) -> None:
+        if getattr(self, "_chat_owner", None) is owner:
+            self._chat_owner = None
 
     # -- identity -----------------------------------------------------------------------
     @property

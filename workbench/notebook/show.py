@@ -189,7 +189,14 @@ class ShowRun:
         elif failure is not None:
             status, error = "error", f"{type(failure).__name__}: {failure}"
         note = None
-        if self.saver is not None and self.saver.save() and failure is not None:
+        saved = self.saver.save() if self.saver is not None else False
+        if self.saver is not None and not saved:
+            # Reported in the cell, never swallowed; the run's own error is still the one raised.
+            import warnings
+
+            warnings.warn(f"The checkpoint {cells.display_path(self.saver.path)} could not be saved "
+                          f"({self.saver.error}); this run cannot be resumed from it.", RuntimeWarning, stacklevel=2)
+        if saved and failure is not None:
             code = self.resume_code
             if code is None:
                 var = cells.runner_variable(self.runner, _user_namespace()) or "runner"

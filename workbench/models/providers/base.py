@@ -75,6 +75,21 @@ class CloudClient(BaseModelClient):
         self._async_sdk: Any = None
         self._async_loop: Any = None
 
+    def fork(self, system: str | None = None) -> "CloudClient":
+        """A client for the same model and connection with its own, empty conversation: built
+        by the class's own initialisation (never a copy of this one's state or of wrappers put
+        on this instance, such as auto_checkpoint's), sharing the SDK's connection pool."""
+        twin = type(self)(self.resolved, api_key=self._api_key.get(), base_url=self.base_url,
+                          timeout=self.timeout, retry=self.retry, system=system, tools=list(self.tools),
+                          mcp_client=self.mcp_client, generate_kwargs=dict(self.default_generate_kwargs),
+                          max_tool_rounds=self.max_tool_rounds, **self._provider_options())
+        twin._sdk = self._sdk            # the sync SDK client is thread-safe; the async one is per loop
+        return twin
+
+    def _provider_options(self) -> dict[str, Any]:
+        """Constructor options of the provider's class that a fork keeps."""
+        return {}
+
     @property
     def host(self) -> str:
         """``host[:port]`` named in errors (never the URL's user info)."""

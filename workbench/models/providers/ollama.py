@@ -19,6 +19,9 @@ class OllamaClient(CloudClient):
         self.split_think_tags = split_think_tags
         self.start_in_thinking = start_in_thinking
 
+    def _provider_options(self) -> dict[str, Any]:
+        return {"split_think_tags": self.split_think_tags, "start_in_thinking": self.start_in_thinking}
+
     def _make_sdk(self, asynchronous: bool) -> Any:
         try:
             import ollama
