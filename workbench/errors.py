@@ -108,6 +108,15 @@ class ConnectionFailed(ProviderError):
         self.host = host
 
 
+class RequestTimeout(ProviderError, TimeoutError):
+    """The server did not answer within the client's timeout (``timeout=`` seconds, default
+    ``$WORKBENCH_TIMEOUT`` or 600). Not retried: waiting again would double the wait."""
+
+    def __init__(self, message: str, *, timeout: float | None = None, provider: str | None = None):
+        super().__init__(message, provider=provider)
+        self.timeout = timeout
+
+
 class AuthenticationError(ProviderError):
     """The server refused the credentials (401/403)."""
 

@@ -20,7 +20,7 @@ import os
 import time
 from typing import Any, AsyncIterator, Iterator
 
-from workbench.errors import MissingAPIKeyError, ProviderError
+from workbench.errors import ConfigurationError, ConnectionFailed, MissingAPIKeyError, ProviderError, RequestTimeout
 from workbench.models.chunks import Phase, StreamChunk
 from workbench.models.client import BaseModelClient
 from workbench.models.redact import redact_text, safe_host, url_secrets
@@ -53,6 +53,26 @@ class _Secret:
         return (_Secret, (None,))
 
 
+DEFAULT_TIMEOUT_S = 600.0
+TIMEOUT_ENV = "WORKBENCH_TIMEOUT"
+# SDK and transport exceptions that mean "no answer within the timeout" (not "refused")
+_TIMEOUT_NAMES = {"APITimeoutError", "ReadTimeout", "WriteTimeout", "PoolTimeout", "TimeoutException"}
+
+
+def default_timeout() -> float:
+    """Seconds a cloud call may wait for the server: ``$WORKBENCH_TIMEOUT``, else 600."""
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigurationError(f"{TIMEOUT_ENV}={text!r} is not a number of seconds > 0 (e.g. {TIMEOUT_ENV}=120).")
+    return value
+
+
 class CloudClient(BaseModelClient):
     """Base of the SDK-backed clients. ``api_key``, ``base_url``, ``timeout`` and ``retry`` are common."""
 
@@ -69,7 +89,10 @@ class CloudClient(BaseModelClient):
         self._api_key = _Secret(key)
         self.base_url = (base_url or self.resolved.base_url
                          or (os.environ.get(info.base_url_env) if info.base_url_env else None) or info.base_url)
-        self.timeout = timeout
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise ConfigurationError(f"timeout= takes seconds > 0 (e.g. timeout=120), got {timeout!r}.")
+        # Always bounded: an SDK whose own default waits forever (ollama) gets ours too.
+        self.timeout = float(timeout) if timeout is not None else default_timeout()
         self.retry = as_policy(retry)
         self._sdk: Any = None
         self._async_sdk: Any = None
@@ -241,6 +264,11 @@ class CloudClient(BaseModelClient):
     def _failure(self, exc: Exception, started: bool) -> Exception:
         """Our typed error for ``exc`` (or ``exc`` itself when it is not a provider failure), key-free."""
         error = self._map_error(exc, started)
+        if not started and _class_names(exc) & _TIMEOUT_NAMES and (error is None or isinstance(error, ConnectionFailed)):
+            error = RequestTimeout(
+                f"{self.provider} at {self.host} did not answer within {self.timeout:g} s. Give the client "
+                f"more time with timeout= (seconds) when you create it (wb.client(..., timeout=1200)), "
+                f"or set {TIMEOUT_ENV}.", timeout=self.timeout, provider=self.provider)
         if error is None:
             # Not a provider failure we know: raised as it is, its text redacted in place (the
             # type is kept, so ``except openai.SomeError`` still works).
@@ -256,6 +284,12 @@ class CloudClient(BaseModelClient):
         # The SDK's exception is kept for debugging unless it would print a credential.
         shown = f"{exc!r} {exc}"
         return None if redact_text(shown, self._credentials()) != shown else exc
+
+
+def _class_names(exc: BaseException) -> set[str]:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    cause = exc.__cause__ or exc.__context__       # the SDK's timeout wraps httpx's
+    return names | ({cls.__name__ for cls in type(cause).__mro__} if cause is not None else set())
 
 
 def _redact_in_place(exc: BaseException, secrets: list[str]) -> None:
