@@ -12,9 +12,9 @@ import queue
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generator, Iterator
 
-from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, chat_outcome,
-                                      fire_checkpoint_hooks)
-from workbench.models.chunks import StreamChunk
+from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, RunOwn, chat_outcome,
+                                      fire_checkpoint_hooks, runner_label)
+from workbench.models.chunks import Phase, StreamChunk
 from workbench.models.turn import AnswerText
 
 _DONE = object()
@@ -54,6 +54,8 @@ def perform(effect, stack: tuple, stream: bool) -> Generator[StreamChunk, None, 
                                  stream, stack))
     if isinstance(effect, RunAll):
         return (yield from _run_all(effect, stack, stream))
+    if isinstance(effect, RunOwn):
+        return (yield from _run_own(effect, stream))
     if isinstance(effect, Call):
         return effect.fn(*effect.args, **effect.kwargs)
     if isinstance(effect, Checkpoint):
@@ -77,6 +79,25 @@ def _chat(effect: Chat, stream: bool) -> Generator[StreamChunk, None, Any]:
                              images=effect.images, stream=True):
         yield answer.feed(chunk).tagged(effect.agent, effect.iteration)
     return chat_outcome(client.messages, start, answer.text)
+
+
+def _run_own(effect: RunOwn, stream: bool) -> Generator[StreamChunk, None, Any]:
+    runner = effect.runner
+    if inspect.iscoroutinefunction(runner.run):
+        raise TypeError(f"{runner_label(runner)} has an async run(): a sync workflow would get a coroutine. "
+                        "Use the workflow's twin in workbench.aio and 'await workflow.run(...)'.")
+    kwargs = dict(generate_kwargs=effect.generate_kwargs, images=effect.images)
+    if not stream:
+        return runner.run(effect.task, **kwargs)
+    out = runner.run(effect.task, stream=True, **kwargs)
+    label = runner_label(runner)
+    if isinstance(out, str):              # a run() that does not stream: one text chunk
+        yield StreamChunk(Phase.TEXT, out, label, 0)
+        return out
+    answer = AnswerText()
+    for chunk in out:
+        yield answer.feed(chunk).tagged(label, 0)
+    return answer.final
 
 
 def _run_all(effect: RunAll, stack: tuple, stream: bool) -> Generator[StreamChunk, None, list[Outcome]]:

@@ -29,6 +29,10 @@ RunAll      Sync: drive every ``(runner, task)`` in threads and let all of them 
             first failure cancels the rest and ``RunAllFailed`` (an ExceptionGroup of
             every error, ``.outcomes`` = what finished) is thrown in at the ``yield``.
             Chunks are relayed as they come.
+RunOwn      A runner with only the public contract (a user's ``run`` and ``messages``):
+            call ``runner.run(task, generate_kwargs=..., stream=..., images=...)`` (async
+            drivers await an ``async def run``, and run a sync one in a thread); relay its
+            chunks tagged with the runner's name; send its answer.
 Call        Send ``fn(*args, **kwargs)`` (async drivers run it in a thread).
 Checkpoint  Call ``fire_checkpoint_hooks(runner, "iteration")`` for every runner being
             driven, outermost first; send None.
@@ -76,6 +80,23 @@ class Run:
     task: str
     images: list | None = None
     generate_kwargs: dict | None = None
+
+
+@dataclass(frozen=True)
+class RunOwn:
+    """Run a runner that implements only the public contract (``run`` and ``messages``), as
+    a user's own Runner subclass does: the driver calls its ``run``."""
+
+    runner: Any
+    task: str
+    images: list | None = None
+    generate_kwargs: dict | None = None
+
+
+def runner_label(runner: Any) -> str:
+    """The name a user runner's chunks are tagged with (its ``name``, else its class name)."""
+    name = getattr(runner, "name", None)
+    return name if isinstance(name, str) and name else type(runner).__name__
 
 
 @dataclass(frozen=True)

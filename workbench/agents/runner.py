@@ -7,6 +7,12 @@
 
 A concrete runner writes its decisions once, as ``_logic`` (a generator of effects, see
 ``effects.py``); ``run`` hands it to the sync driver, ``workbench.aio`` to its async one.
+
+Your own runner needs only the public contract: a subclass that implements ``run(task,
+generate_kwargs=None, stream=False, images=None)`` and ``messages`` (a list, or a dict
+of lists by runner name) is a step of Chain, a worker of Parallel and a handler of Router,
+sync and aio (``aio.AsyncRunner`` with ``async def run``), streaming or not: its default
+``_logic`` asks the driver to call that ``run`` (the ``RunOwn`` effect).
 """
 
 from __future__ import annotations
@@ -30,11 +36,22 @@ class Runner(ABC):
     name: str
     last_result: Any = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not any("name" in klass.__dict__ for klass in cls.__mro__):
+            cls.name = cls.__name__      # a user runner that names nothing (instances may set their own)
+
     # -- what a concrete runner writes ----------------------------------------------------
-    @abstractmethod
     def _logic(self, task: str, *, images: list | None = None,
                generate_kwargs: dict | None = None) -> Generator[Any, Any, str]:
-        """The runner's decisions as a generator of effects; returns the answer."""
+        """The runner's decisions as a generator of effects; returns the answer. The default
+        is for a runner that implements the public ``run`` instead: the driver calls it."""
+        from workbench.agents.effects import RunOwn
+
+        if getattr(type(self).run, "_workbench_base_run", False):
+            raise TypeError(f"{type(self).__name__} implements neither run(task, generate_kwargs=None, "
+                            "stream=False, images=None) nor _logic(): a Runner needs one of them (and messages).")
+        return (yield RunOwn(self, task, images, generate_kwargs))
 
     @property
     @abstractmethod
@@ -62,6 +79,8 @@ class Runner(ABC):
         if stream:
             return filter_chunks(_relay(chunks), include)
         return run_to_end(chunks)
+
+    run._workbench_base_run = True      # a subclass that keeps this run must write _logic
 
     def checkpoint(self) -> dict[str, Any]:
         """The live state as a JSON-able dict that ``restore`` (and ``save_checkpoint``) accept."""
@@ -112,17 +131,27 @@ def check_state(runner: Runner, state: Any) -> dict[str, Any]:
 
 def restore_sub(sub: Runner, messages: dict[str, list], position: dict[str, Any] | None = None) -> None:
     """Restore a sub-runner from the histories a parent checkpoint saved for it."""
-    mine = {k: v for k, v in messages.items() if k in sub.messages}
-    if not mine:
-        return
+    mine = {k: v for k, v in messages.items() if k in runner_messages(sub)}
+    if not mine or not isinstance(sub.messages, dict):
+        return        # (a user runner's own history is its business: it has no _restore_state)
     sub._restore_state({"type": type(sub).__name__, "name": sub.name, "version": CHECKPOINT_VERSION,
                         "messages": mine, "position": position or {}})
+
+
+def runner_messages(runner: Any) -> dict[str, list[dict[str, Any]]]:
+    """A runner's histories by runner name (a user runner's plain list is its own history)."""
+    messages = runner.messages
+    if isinstance(messages, dict):
+        return messages
+    from workbench.agents.effects import runner_label
+
+    return {runner_label(runner): list(messages or [])}
 
 
 def merged_messages(runners: list[Runner]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for r in runners:
-        out.update(r.messages)
+        out.update(runner_messages(r))
     return out
 
 

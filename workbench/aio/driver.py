@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from contextlib import aclosing
+from contextlib import aclosing, nullcontext
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
-from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, chat_outcome,
-                                      fire_checkpoint_hooks)
-from workbench.models.chunks import StreamChunk
+from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, RunOwn, chat_outcome,
+                                      fire_checkpoint_hooks, runner_label)
+from workbench.models.chunks import Phase, StreamChunk
 from workbench.models.turn import AnswerText
 
 _DONE = object()
@@ -92,6 +92,10 @@ async def perform(effect, stack: tuple, stream: bool, answer: Result) -> AsyncIt
         async with aclosing(_run_all(effect, stack, stream, answer)) as chunks:
             async for chunk in chunks:
                 yield chunk
+    elif isinstance(effect, RunOwn):
+        async with aclosing(_run_own(effect, stream, answer)) as chunks:
+            async for chunk in chunks:
+                yield chunk
     elif isinstance(effect, Call):
         if inspect.iscoroutinefunction(effect.fn):
             answer.value = await effect.fn(*effect.args, **effect.kwargs)
@@ -121,6 +125,33 @@ async def _chat(effect: Chat, stream: bool, answer: Result) -> AsyncIterator[Str
                 yield tracker.feed(chunk).tagged(effect.agent, effect.iteration)
         text = tracker.text
     answer.value = chat_outcome(client.messages, start, text)
+
+
+async def _run_own(effect: RunOwn, stream: bool, answer: Result) -> AsyncIterator[StreamChunk]:
+    """A user runner's own run(): awaited when it is ``async def``, else in a thread."""
+    from workbench.aio.bridge import iterate_in_thread
+
+    runner, label = effect.runner, runner_label(effect.runner)
+    kwargs = dict(generate_kwargs=effect.generate_kwargs, images=effect.images)
+    asynchronous = inspect.iscoroutinefunction(runner.run)
+    if not stream:
+        answer.value = (await runner.run(effect.task, **kwargs) if asynchronous
+                        else await asyncio.to_thread(runner.run, effect.task, **kwargs))
+        return
+    if asynchronous:
+        out = await runner.run(effect.task, stream=True, **kwargs)
+    else:
+        out = await asyncio.to_thread(runner.run, effect.task, stream=True, **kwargs)
+    if isinstance(out, str):
+        yield StreamChunk(Phase.TEXT, out, label, 0)
+        answer.value = out
+        return
+    tracker = AnswerText()
+    chunks = out if hasattr(out, "__aiter__") else iterate_in_thread(lambda: iter(out))
+    async with aclosing(chunks) if hasattr(chunks, "aclose") else nullcontext(chunks) as source:
+        async for chunk in source:
+            yield tracker.feed(chunk).tagged(label, 0)
+    answer.value = tracker.final
 
 
 async def _run_all(effect: RunAll, stack: tuple, stream: bool, answer: Result) -> AsyncIterator[StreamChunk]:

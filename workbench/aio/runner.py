@@ -38,6 +38,8 @@ class AsyncRunner(Runner):
                 pass
         return result.value
 
+    run._workbench_base_run = True      # a subclass that keeps this run must write _logic
+
     def as_model_client(self) -> "AsyncRunnerClient":
         """An async client view of this runner: ``await view.chat(task)`` runs it."""
         return AsyncRunnerClient(self)

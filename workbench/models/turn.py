@@ -89,6 +89,12 @@ class AnswerText:
             self.text, self._current = "".join(self._current), []
         return chunk
 
+    @property
+    def final(self) -> str:
+        """The answer once the stream has ended: text after the last done chunk, if any (a
+        stream with no done chunks, such as a user runner's, is all answer), else ``text``."""
+        return "".join(self._current) if self._current else self.text
+
 
 def arguments_json(arguments: Any) -> str:
     if arguments is None:
