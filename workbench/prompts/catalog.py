@@ -73,13 +73,30 @@ def connect(path: str | Path) -> sqlite3.Connection:
     transactions only)."""
     try:
         conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA busy_timeout=30000")
+        _enter_wal(conn)
         conn.execute("PRAGMA foreign_keys=ON")
     except sqlite3.Error as exc:
         raise RunStoreError(f"Cannot open the SQLite file {str(path)!r} ({exc}); check the path and that "
                             "its folder is writable.") from exc
     return conn
+
+
+def _enter_wal(conn: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    """Switch to WAL. Several processes opening one new file at once can get "database is
+    locked" here at once (SQLite does not call the busy handler for this switch), so it is
+    tried again until ``wait_s`` has passed."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.01
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
 
 class PromptCatalog:
