@@ -29,7 +29,6 @@ from workbench.errors import CheckpointError
 CHECKPOINT_VERSION = 1
 REDACTED = "[REDACTED]"
 _PLACEHOLDERS = {"not-needed", "EMPTY", "ollama", "no-key"}  # dummy keys for keyless local servers
-_SECRET_KEYS = ("api_key", "apikey", "authorization", "secret", "password", "access_token")
 
 
 def checkpoint_state(obj: Any) -> dict[str, Any]:
@@ -77,15 +76,6 @@ def _secrets(obj: Any) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
-def _scrub_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: (REDACTED if isinstance(k, str) and any(s in k.lower() for s in _SECRET_KEYS)
-                    and isinstance(v, str) else _scrub_keys(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub_keys(v) for v in value]
-    return value
-
-
 def _redact(value: Any, secrets: list[str]) -> Any:
     """``value`` with every occurrence of a secret replaced, in keys and strings at any depth."""
     if not secrets:
@@ -119,7 +109,10 @@ def save_checkpoint(runner_or_client: Any, path: str | os.PathLike) -> Path:
     """Write the live state of a runner or client (sync or ``workbench.aio``) to ``path``
     atomically; returns the path."""
     runner_or_client = _unwrap_async(runner_or_client)
-    state = _scrub_keys(checkpoint_state(runner_or_client))
+    # Known secret values are removed wherever they appear (API keys, the providers' key
+    # variables, credentials in base URLs); names are never guessed at: a worker called
+    # "secret_santa" keeps its output.
+    state = checkpoint_state(runner_or_client)
     secrets = _secrets(runner_or_client)
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)

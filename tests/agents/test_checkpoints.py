@@ -79,10 +79,27 @@ def test_api_keys_never_reach_the_file(server, tmp_path, monkeypatch):
         text = path.read_text()
         assert secret not in text and "ANOTHER-SECRET" not in text
         assert "[REDACTED]" in text
-    state = agent.checkpoint()
-    state["messages"]["a"].append({"role": "user", "content": "ok", "api_key": "abc"})
+    # Known secret values go wherever they are (a plain dict knows only the environment's
+    # keys); names are not guessed at: "password_hint" holding no secret keeps its value.
+    state = {"type": "Agent", "name": "a", "messages": {"a": [
+        {"role": "user", "content": "ok", "password_hint": "first pet", "copied": "sk-env-ANOTHER-SECRET-987654"}]}}
     save_checkpoint(state, tmp_path / "dict.json")
-    assert '"api_key": "[REDACTED]"' in (tmp_path / "dict.json").read_text()
+    text = (tmp_path / "dict.json").read_text()
+    assert '"password_hint": "first pet"' in text and "ANOTHER-SECRET" not in text
+
+
+def test_a_worker_named_like_a_secret_resumes_with_its_real_output(server, make_client, tmp_path):
+    from workbench.agents.workflows import Parallel
+
+    server.add(Reply(text="Gift ideas: socks."), Reply(text="Use a passphrase."))
+    par = Parallel([Agent(make_client(), name="secret_santa"), Agent(make_client(), name="password_helper")])
+    par.run("Plan the party.")
+    path = save_checkpoint(par, tmp_path / "party.json")
+    restored = Parallel([Agent(make_client(), name="secret_santa"), Agent(make_client(), name="password_helper")])
+    restored.restore(load_checkpoint(path))
+    answers = {name: history[-1]["content"] for name, history in restored.messages.items()}
+    assert sorted(answers.values()) == ["Gift ideas: socks.", "Use a passphrase."]
+    assert "[REDACTED]" not in path.read_text()
 
 
 def test_corrupt_missing_and_foreign_files_raise_checkpoint_errors(tmp_path, make_client):
