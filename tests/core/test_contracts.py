@@ -183,9 +183,9 @@ def test_stream_include_and_commit_at_end():
 
 
 def test_repr_never_shows_api_key():
-    c = _echo()
-    c._api_key = "sk-secret-123"
-    assert "sk-secret" not in repr(c)
+    c = wb.client("openai:gpt-4.1", api_key="sk-secret-123456", base_url="http://127.0.0.1:9/v1")
+    shown = f"{c!r} {c} {c._api_key!r} {vars(c)!r}"
+    assert "sk-secret" not in shown and c._api_key.get() == "sk-secret-123456"
 
 
 def test_import_workbench_is_light():

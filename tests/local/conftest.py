@@ -68,8 +68,12 @@ def weather_tool():
 
 @pytest.fixture(autouse=True)
 def _quiet_unknown_model_warnings():
+    # Only the one warning these tests cause on purpose (local paths and tiny ids no catalog
+    # lists); every other UserWarning still shows, and a test that expects one can catch it.
+    from workbench.models.strings import UnknownModelWarning
+
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("ignore", category=UnknownModelWarning)
         yield
 
 

@@ -15,7 +15,6 @@ def checkpoint_files():
 
 def test_aimu_turns_checkpoint_and_an_interrupt_offers_the_resume_cell(shell, fake_openai, model, capsys):
     import _thread
-    import threading
 
     shell.run_cell(f"%%aimu {model}\nFirst question")
     files = checkpoint_files()
@@ -23,11 +22,8 @@ def test_aimu_turns_checkpoint_and_an_interrupt_offers_the_resume_cell(shell, fa
     saved = json.loads(files[0].read_text())
     assert [m["role"] for m in saved["messages"]] == ["user", "assistant"]
 
-    fake_openai.add(Reply(text="slow " * 300, chunk_delay=0.01))
-    timer = threading.Timer(0.4, _thread.interrupt_main)
-    timer.start()
+    fake_openai.add(Reply(text="slow " * 300, chunk_delay=0.01, after=(20, _thread.interrupt_main)))
     result = shell.run_cell(f"%%aimu {model}\nSecond question")
-    timer.join()
     assert not result.success and isinstance(result.error_in_exec, KeyboardInterrupt)
     assert checkpoint_files() == files                  # one file per conversation, overwritten
     saved = json.loads(files[0].read_text())

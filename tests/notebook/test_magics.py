@@ -162,13 +162,10 @@ def test_connection_refused_fails_the_cell_with_one_short_message(shell, capsys)
 
 def test_interrupt_keeps_the_partial_answer_and_history_consistent(shell, fake_openai, model, capsys):
     import _thread
-    import threading
 
-    fake_openai.add(Reply(text="word " * 200, chunk_delay=0.01))
-    timer = threading.Timer(0.4, _thread.interrupt_main)
-    timer.start()
+    # the server interrupts after 20 words: a known point, not a timer
+    fake_openai.add(Reply(text="word " * 200, chunk_delay=0.01, after=(20, _thread.interrupt_main)))
     result = run_cell(shell, model + " -o nbtest_partial", "Talk a lot")
-    timer.join()
     out = capsys.readouterr().out
     failed_short(result, out)
     assert isinstance(result.error_in_exec, KeyboardInterrupt)      # the interrupt propagates

@@ -11,7 +11,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 
 @dataclass
@@ -56,6 +56,9 @@ class Reply:
     - ``error_after``: after that many content deltas, send the protocol's in-stream error
       event (message ``error``, kind ``error_type``) and end the stream (e.g. an overload).
     - ``truncate``: end the stream cleanly but without its final event.
+    - ``after``: ``(n, fn)``: call ``fn()`` in the server thread once ``n`` content deltas
+      are sent (``(3, _thread.interrupt_main)``: a Ctrl-C mid-stream at a known point,
+      not after a timer).
     """
 
     text: str = ""
@@ -76,6 +79,7 @@ class Reply:
     error_type: str = "overloaded_error"
     truncate: bool = False
     model: str | None = None
+    after: "tuple[int, Callable[[], Any]] | None" = None
 
     @property
     def is_error(self) -> bool:

@@ -106,6 +106,9 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(reply.chunk_delay)
             self.wfile.write(b"%x\r\n%s\r\n" % (len(f), f))
             sent_content += f.content
+            if reply.after is not None and f.content and sent_content == reply.after[0]:
+                self.wfile.flush()
+                reply.after[1]()       # e.g. _thread.interrupt_main: an interrupt at a known point
         if reply.drop_after is not None:
             self._drop()
             return
