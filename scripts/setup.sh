@@ -25,6 +25,7 @@ EXT_FILES=$(find "$EXT/package.json" "$EXT/package-lock.json" "$EXT/tsconfig.jso
 STAMP="$(cat $STAMP_OF scripts/setup.sh $EXT_FILES | sha256sum | cut -c1-16)${LATEST:+-latest-$(date +%F)}"
 if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.workbench-setup" 2>/dev/null)" = "$STAMP" ] \
    && [ -f workbench/labextension/package.json ] \
+   && [ -f "$VENV/share/jupyter/labextensions/aimu-workbench/package.json" ] \
    && { [ -x /usr/bin/chromium ] || ! command -v apt-get >/dev/null; }; then
   exit 0
 fi

@@ -78,10 +78,15 @@ def test_the_wheel_holds_the_extension_as_shared_data(wheel):
 
 
 def test_installing_the_wheel_without_node_lists_the_extension_enabled(wheel):
+    from importlib.metadata import distribution
+
     _, whl, tmp = wheel
     prefix = tmp / "prefix"
-    run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--prefix", str(prefix), str(whl)],
-        env=no_node_env())
+    before = distribution("aimu-workbench").read_text("direct_url.json")
+    # --ignore-installed: pip would otherwise uninstall this checkout's own editable install
+    # from the running environment before writing into the prefix
+    run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", "--prefix", str(prefix),
+         str(whl)], env=no_node_env())
     assert (prefix / SHARE / "package.json").exists() and (prefix / SHARE / "install.json").exists()
     listed = run([sys.executable, "-m", "jupyter", "labextension", "list"],
                  env=no_node_env(JUPYTER_PATH=str(prefix / "share" / "jupyter"), HOME=str(tmp / "home")))
@@ -89,3 +94,4 @@ def test_installing_the_wheel_without_node_lists_the_extension_enabled(wheel):
     line = next(ln for ln in out.splitlines() if f"{NAME} v" in ln and str(prefix) not in ln)
     assert "enabled" in line and "OK" in line
     assert str(prefix / "share" / "jupyter" / "labextensions") in out
+    assert distribution("aimu-workbench").read_text("direct_url.json") == before   # ours left alone
