@@ -249,16 +249,14 @@ def test_a_model_that_times_out_is_an_error_row(tmp_path):
 
 def test_ctrl_c_stops_the_run_and_keeps_every_finished_row(tmp_path):
     import _thread
-    import threading
 
     with FakeOpenAIServer(default=Reply(text="0", delay=0.1)) as slow:
+        # the 8th answer interrupts: a known point, not a timer
+        slow.add(*[Reply(text="0", delay=0.1)] * 7, Reply(text="0", delay=0.1, after=(0, _thread.interrupt_main)))
         bench = Benchmark("Q: {q}", [{"q": str(i), "expected": "0"} for i in range(100)], ExactMatchScorer())
-        timer = threading.Timer(0.8, _thread.interrupt_main)
-        timer.start()
         with pytest.raises(KeyboardInterrupt):
             bench.run(wb.client(f"openai-compat:fake@{slow.base_url}"), store=tmp_path / "runs.db",
                       run_id="stopped", max_concurrency=2)
-        timer.join()
     stored = BenchmarkResults.load(tmp_path / "runs.db", "stopped")
     assert stored.status == "interrupted" and 0 < len(stored.rows) < 100
     assert all(r["error"] is None for r in stored.rows)
@@ -274,7 +272,6 @@ def test_a_run_id_in_use_needs_resume(server, tmp_path):
 def test_inside_a_running_event_loop_the_run_gets_its_own_and_ctrl_c_cancels_it(tmp_path):
     import _thread
     import asyncio
-    import threading
 
     with FakeOpenAIServer(default=Reply(text="0", delay=0.1)) as slow:
         bench = Benchmark("Q: {q}", [{"q": str(i), "expected": "0"} for i in range(100)], ExactMatchScorer())
@@ -286,13 +283,11 @@ def test_inside_a_running_event_loop_the_run_gets_its_own_and_ctrl_c_cancels_it(
         # like ipykernel: a loop is running and SIGINT raises KeyboardInterrupt in the cell's
         # code (asyncio.run would instead turn the first SIGINT into a task cancel)
         loop = asyncio.new_event_loop()
-        timer = threading.Timer(0.8, _thread.interrupt_main)
-        timer.start()
+        slow.add(*[Reply(text="0", delay=0.1)] * 7, Reply(text="0", delay=0.1, after=(0, _thread.interrupt_main)))
         try:
             with pytest.raises(KeyboardInterrupt):
                 loop.run_until_complete(cell())
         finally:
-            timer.join()
             loop.close()
         sent = len(slow.requests)
         time.sleep(0.5)

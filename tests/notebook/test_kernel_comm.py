@@ -109,13 +109,12 @@ def test_resync_request_gets_the_full_state(kernel):
 
 
 def test_kernel_interrupt_fails_the_cell_keeps_partial_answer_and_shows_resume(kernel):
-    import threading
-
-    kernel.run("server.add(Reply(text='slow ' * 400, chunk_delay=0.01))")
-    timer = threading.Timer(1.0, kernel.km.interrupt_kernel)
-    timer.start()
+    # the server (inside the kernel) sends SIGINT to its own process after 50 words, as
+    # Kernel > Interrupt does: a known point in the stream, not a timer
+    kernel.run("import os, signal\n"
+               "server.add(Reply(text='slow ' * 400, chunk_delay=0.01, "
+               "after=(50, lambda: os.kill(os.getpid(), signal.SIGINT))))")
     messages = kernel.run("%%aimu {M} -o partial\nTalk slowly.", fails=True)
-    timer.join()
     shown = error_text(messages)
     assert "interrupted" in shown and "Traceback" not in shown and "File " not in shown
     assert "the code that resumes the run is in the output above" in shown and len(shown.splitlines()) <= 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import signal
 import threading
+import time
 import traceback
 
 import pytest
@@ -247,14 +248,20 @@ def test_keyboard_interrupt_in_the_consumer_loop(family):
 
 def test_keyboard_interrupt_from_a_signal_while_reading(family):
     # The interrupt lands while the SDK is blocked on the socket, inside our generator.
-    family.server.add(Reply(text="slow words keep coming here", chunk_delay=0.1))
+    # The server sends SIGINT 0.05 s after the first delta, while the next one is still 0.05 s
+    # away: the client is blocked reading it.
+    main = threading.main_thread().ident
+
+    def interrupt() -> None:
+        time.sleep(0.05)
+        signal.pthread_kill(main, signal.SIGINT)
+
+    family.server.add(Reply(text="slow words keep coming here", chunk_delay=0.1, after=(1, interrupt)))
     c = family.client()
     seen = []
     with pytest.raises(KeyboardInterrupt) as info:
         for chunk in c.chat("hello", stream=True):
             seen.append(chunk)
-            if len(seen) == 1:
-                threading.Timer(0.05, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)).start()
     # It was raised inside the provider's read, not in this loop's body.
     assert "_turn" in [frame.name for frame in traceback.extract_tb(info.value.__traceback__)]
     assert_only_user_turn(c)

@@ -58,7 +58,7 @@ class Reply:
     - ``truncate``: end the stream cleanly but without its final event.
     - ``after``: ``(n, fn)``: call ``fn()`` in the server thread once ``n`` content deltas
       are sent (``(3, _thread.interrupt_main)``: a Ctrl-C mid-stream at a known point,
-      not after a timer).
+      not after a timer); for an answer that does not stream, once it is sent.
     """
 
     text: str = ""

@@ -237,6 +237,9 @@ class FakeServer:
                           self.stream_error_frame(reply))
         else:
             h.send_json(200, self.response_body(reply, body))
+            if reply.after is not None:      # a whole answer: the hook runs once it is sent
+                h.wfile.flush()
+                reply.after[1]()
 
     stream_content_type = "text/event-stream"
 
