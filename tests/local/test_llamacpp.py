@@ -173,3 +173,37 @@ def test_seeded_sampling_repeats(tiny, expected):
     kw = {"temperature": 1.5, "top_p": 0.95, "seed": 7, "max_tokens": 30}
     assert c.generate(expected["story"].prompt, generate_kwargs=kw) == \
         c.generate(expected["story"].prompt, generate_kwargs=kw)
+
+
+def test_close_from_another_thread_waits_for_the_running_turn(tiny, expected):
+    story = expected["story"]
+    c = wb.client(MODEL)
+    started, done, chunks = threading.Event(), threading.Event(), []
+
+    def turn():
+        for chunk in c.chat(story.prompt, stream=True, generate_kwargs=LONG):
+            chunks.append(chunk)
+            started.set()
+        done.set()
+
+    worker = threading.Thread(target=turn)
+    worker.start()
+    assert started.wait(30)
+    c.close()                                  # never frees the context under the decode
+    assert done.is_set()                       # it returned only after the turn ended
+    worker.join(30)
+    assert text_of(chunks, Phase.TEXT) == story.answer and c._context is None
+    assert c.generate(expected["math"].prompt) == expected["math"].answer   # a new context afterwards
+
+
+def test_a_clear_drops_the_schedulers_pooled_contexts(tiny, expected, fresh_cache):
+    sched = InferenceScheduler(max_concurrent=2)
+    c = wb.client(MODEL, scheduler=sched)
+    assert c.generate(expected["math"].prompt) == expected["math"].answer
+    assert sched.stats()["pooled_contexts"] == 1
+    (key,) = sched.pool_keys()
+    assert isinstance(key[0], str)             # a uid, not id(weights): addresses are reused
+    wb.clear_llamacpp_cache(MODEL)
+    assert sched.stats()["pooled_contexts"] == 0 and sched.pool_keys() == []
+    c.reload()
+    assert c.generate(expected["math"].prompt) == expected["math"].answer

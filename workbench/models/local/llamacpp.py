@@ -21,12 +21,13 @@ import codecs
 import ctypes
 import threading
 import time
+import uuid
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from workbench.errors import ConfigurationError, ContextOverflowError, ProviderError
+from workbench.errors import ClientBusyError, ConfigurationError, ContextOverflowError, ProviderError
 from workbench.models.chunks import StreamChunk
 from workbench.models.client import BaseModelClient
 from workbench.models.inputs import message_images
@@ -39,6 +40,7 @@ from workbench.models.turn import done_chunk
 KIND = "llamacpp"
 DEFAULT_MAX_TOKENS = 512
 DEFAULT_N_CTX_CAP = 8192     # a model trained on 128k tokens should not allocate that by default
+CLOSE_WAIT_S = 60.0          # close()/reload() wait this long for a running turn to end
 
 
 @dataclass
@@ -51,6 +53,10 @@ class LlamaWeights:
     n_ctx_train: int
     size: int
     contexts: list[Any] = field(default_factory=list)
+    # Pools of contexts are keyed by this, never by id(): a reload may reuse the address.
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Schedulers that pooled contexts of these weights: a clear drops those pools.
+    pooled_in: "weakref.WeakSet[Any]" = field(default_factory=weakref.WeakSet)
 
 
 def _load_weights(path: str, label: str, n_gpu_layers: int, use_mmap: bool) -> Loaded:
@@ -89,6 +95,9 @@ def _bytes_by_device(model: Any, size: int, n_gpu_layers: int) -> dict[str, int]
 
 
 def _close_weights(weights: LlamaWeights) -> None:
+    for scheduler in list(weights.pooled_in):   # forget pooled contexts before freeing them
+        for key in [k for k in scheduler.pool_keys() if isinstance(k, tuple) and k and k[0] == weights.uid]:
+            scheduler.drop_pool(key)
     for ctx in weights.contexts:
         ctx.close()
     weights.contexts.clear()
@@ -166,8 +175,15 @@ class LlamaCppClient(BaseModelClient):
         weakref.finalize(self, _close_context, self.__dict__)
 
     def close(self) -> None:
-        """Free this client's own context (KV cache) now; the shared weights stay cached."""
-        _close_context(self.__dict__)
+        """Free this client's own context (KV cache) now; the shared weights stay cached. A
+        turn running in another thread finishes first (it holds the context lock)."""
+        if not self._context_lock.acquire(timeout=CLOSE_WAIT_S):
+            raise ClientBusyError(f"{self!r}: a turn has held this client's context for {CLOSE_WAIT_S:g} s "
+                                  "(a stream not read to its end?); close() that stream first, then the client.")
+        try:
+            _close_context(self.__dict__)
+        finally:
+            self._context_lock.release()
 
     def _load(self) -> CacheEntry:
         load_kwargs = {"n_gpu_layers": self.n_gpu_layers, "use_mmap": self.use_mmap}
@@ -236,7 +252,8 @@ class LlamaCppClient(BaseModelClient):
 
     def _lease(self, weights: LlamaWeights):
         if self.scheduler is not None:
-            key = (id(weights), self.n_ctx(weights), self.n_batch)
+            key = (weights.uid, self.n_ctx(weights), self.n_batch)
+            weights.pooled_in.add(self.scheduler)
             return _PermitContext(self.scheduler.acquire(
                 pool_key=key, factory=lambda: self._new_context(weights), reset=_Context.clear),
                 lambda: self._new_context(weights), weights)

@@ -172,6 +172,10 @@ class InferenceScheduler:
         with self._cond:
             return len(self._pools.get(pool_key, []))
 
+    def pool_keys(self) -> list[Any]:
+        with self._cond:
+            return list(self._pools)
+
     def drop_pool(self, pool_key: Any) -> list[Any]:
         """Forget the pooled contexts of a model (its weights were cleared); returns them."""
         with self._cond:
