@@ -207,3 +207,13 @@ def test_a_clear_drops_the_schedulers_pooled_contexts(tiny, expected, fresh_cach
     assert sched.stats()["pooled_contexts"] == 0 and sched.pool_keys() == []
     c.reload()
     assert c.generate(expected["math"].prompt) == expected["math"].answer
+
+
+def test_an_abandoned_stream_holds_no_slot_lock_or_history(tiny, expected):
+    sched = InferenceScheduler(max_concurrent=1)
+    for c in (wb.client(MODEL), wb.client(MODEL, scheduler=sched)):
+        stream = c.chat(expected["story"].prompt, stream=True, generate_kwargs=LONG)
+        next(stream)
+        del stream                               # dropped without close(): the next turn runs
+        assert c.chat(expected["math"].prompt, generate_kwargs={"max_tokens": 40}) is not None
+        assert not c._context_lock.locked() and sched.active_count == 0
