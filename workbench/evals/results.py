@@ -45,6 +45,42 @@ def mean_ci(values: list[float]) -> tuple[float | None, float | None, float | No
     return mean, mean - half, mean + half
 
 
+def clustered_mean_ci(clusters: dict[Any, list[float]]) -> tuple[float | None, float | None, float | None]:
+    """(mean, low, high) when rows come in clusters (a sample's epochs): the mean of every
+    value, its 95% interval over the cluster means, so repeated epochs of one sample never
+    pass for independent evidence. One value per cluster: the same as ``mean_ci``."""
+    values = [v for vs in clusters.values() for v in vs]
+    if not values:
+        return None, None, None
+    means = [statistics.fmean(vs) for vs in clusters.values() if vs]
+    if len(means) == len(values):
+        return mean_ci(values)
+    mean = statistics.fmean(values)
+    if len(means) < 2:
+        return mean, None, None
+    half = t95(len(means) - 1) * statistics.stdev(means) / math.sqrt(len(means))
+    return mean, mean - half, mean + half
+
+
+def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float | None, float | None]:
+    """The 95% Wilson score interval of a pass rate (sensible at 0/n and n/n, unlike mean +- 2 SE)."""
+    if n <= 0:
+        return None, None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)
+    high = 1.0 if successes >= n else min(1.0, centre + half)
+    return low, high
+
+
+def _by_sample(rows: list[dict[str, Any]], value) -> dict[Any, list[float]]:
+    clusters: dict[Any, list[float]] = {}
+    for r in rows:
+        clusters.setdefault(r.get("sample_id"), []).append(value(r))
+    return clusters
+
+
 def _percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -105,12 +141,16 @@ class BenchmarkResults:
         out = {}
         for key, rows in self._groups().items():
             scored = [r for r in rows if r.get("error") is None and r.get("score") is not None]
-            mean, low, high = mean_ci([float(r["score"]) for r in scored])
+            # the interval is over samples: a sample's epochs are one cluster, not n rows
+            mean, low, high = clustered_mean_ci(_by_sample(scored, lambda r: float(r["score"])))
             latency = [r["latency_s"] for r in rows if r.get("latency_s") is not None]
+            passed = sum(bool(r.get("passed")) for r in scored)
+            pass_low, pass_high = wilson(passed, len(scored))
             out[key] = {
                 "rows": len(rows), "scored": len(scored), "errors": sum(r.get("error") is not None for r in rows),
+                "samples": len({r.get("sample_id") for r in scored}),
                 "mean_score": mean, "ci_low": low, "ci_high": high,
-                "pass_rate": (sum(bool(r.get("passed")) for r in scored) / len(scored)) if scored else None,
+                "pass_rate": (passed / len(scored)) if scored else None, "pass_low": pass_low, "pass_high": pass_high,
                 "input_tokens": sum(r.get("input_tokens") or 0 for r in rows),
                 "output_tokens": sum(r.get("output_tokens") or 0 for r in rows),
                 "latency_p50_s": _percentile(latency, 0.5), "latency_p95_s": _percentile(latency, 0.95),
@@ -119,7 +159,8 @@ class BenchmarkResults:
 
     def compare(self, a: str, b: str) -> dict[str, Any]:
         """Model ``b`` minus model ``a`` over the samples both scored (paired by sample,
-        epoch and prompt version): mean difference, its 95% interval, and n."""
+        epoch and prompt version): mean difference, its 95% interval over samples (a sample's
+        epochs are one cluster), and n (pairs)."""
         models = {r["model"] for r in self.rows}
         for name in (a, b):
             if name not in models:
@@ -128,8 +169,12 @@ class BenchmarkResults:
             return {(r["sample_id"], r["epoch"], r["prompt_version"]): float(r["score"]) for r in self.rows
                     if r["model"] == model and r.get("error") is None and r.get("score") is not None}
         left, right = scores(a), scores(b)
-        diffs = [right[k] - left[k] for k in sorted(left.keys() & right.keys())]
-        mean, low, high = mean_ci(diffs)
+        paired = sorted(left.keys() & right.keys())
+        diffs = [right[k] - left[k] for k in paired]
+        clusters: dict[Any, list[float]] = {}
+        for k, d in zip(paired, diffs):     # a sample's epochs and versions: one cluster
+            clusters.setdefault(k[0], []).append(d)
+        mean, low, high = clustered_mean_ci(clusters)
         return {"a": a, "b": b, "n": len(diffs), "mean_diff": mean, "ci_low": low, "ci_high": high,
                 "b_better": None if mean is None else (low is not None and low > 0)}
 
