@@ -184,13 +184,32 @@ def test_the_status_bar_gauge_follows_loads_and_clears_and_hides_without_workben
     wait_gauge(page, "active && bytes === 0")
 
 
-CUT = f"""{PATH}
+def fake_server_cell(default: str, queued: str) -> str:
+    """The first cell of a notebook against the fake OpenAI server: ``default`` answers when
+    nothing is queued; ``queued`` is the Reply(...) list to queue first."""
+    return f"""{PATH}
 %load_ext workbench
 import workbench as wb
 from workbench.testing import FakeOpenAIServer, Reply
-server = FakeOpenAIServer(default=Reply(text='Resumed answer.')).start()
+server = FakeOpenAIServer(default=Reply(text={default!r})).start()
 M = 'openai-compat:fake@' + server.base_url
-server.add(Reply(text='one two three four five six seven eight nine ten ' * 3, drop_after=6))"""
+server.add({queued})"""
+
+
+def kernel_output(page, code: str) -> str:
+    """Run ``code`` in the current notebook's kernel outside any cell; its printed text."""
+    return page.evaluate("""async (code) => {
+      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+      let text = '';
+      const future = kernel.requestExecute({code});
+      future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') text += msg.content.text; };
+      await future.done;
+      return text;
+    }""", code)
+
+
+CUT = fake_server_cell("Resumed answer.", "Reply(text='one two three four five six seven eight nine ten ' * 3, "
+                                          "drop_after=6)")
 
 
 def test_a_cut_stream_gets_exactly_one_resume_cell_and_it_resumes(lab, page):
@@ -217,8 +236,7 @@ def test_a_cut_stream_gets_exactly_one_resume_cell_and_it_resumes(lab, page):
     # Re-running the failed cell (cut again) replaces the resume cell's code: still one.
     page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.model.cells.get(2)
                      .sharedModel.setSource('# edited')""")
-    page.evaluate("""() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.requestExecute(
-        {code: "server.add(Reply(text='cut again ' * 20, drop_after=4))"}).done""")
+    kernel_output(page, "server.add(Reply(text='cut again ' * 20, drop_after=4))")
     run_cell(page, 1)
     wait_idle(page)
     page.wait_for_function("window.jupyterapp.shell.currentWidget.content.model.cells.get(2).sharedModel.getSource() !== '# edited'")
@@ -244,13 +262,8 @@ def test_a_cut_stream_gets_exactly_one_resume_cell_and_it_resumes(lab, page):
     assert len(cells(page)) == 5                                           # success adds no cell
 
 
-REGEN = f"""{PATH}
-%load_ext workbench
-import workbench as wb
-from workbench.testing import FakeOpenAIServer, Reply
-server = FakeOpenAIServer(default=Reply(text='Later answer.')).start()
-M = 'openai-compat:fake@' + server.base_url
-server.add(Reply(text='First answer.'), Reply(text='Shown by wb.show.'), Reply(text='Second answer.'))"""
+REGEN = fake_server_cell("Later answer.", "Reply(text='First answer.'), Reply(text='Shown by wb.show.'), "
+                                          "Reply(text='Second answer.')")
 
 
 def test_regenerate_on_an_aimu_answer_replaces_the_exchange_in_place(lab, page):
@@ -277,16 +290,9 @@ def test_regenerate_on_an_aimu_answer_replaces_the_exchange_in_place(lab, page):
     wait_idle(page)
     page.screenshot(path=str(ARTIFACTS / "regenerated_answer.png"), full_page=True)
     assert len(cells(page)) == 3                                           # in place: no cell added
-    history = page.evaluate("""async () => {
-      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-      const code = "import json\\nfrom workbench.notebook.extension import session\\n" +
-        "c = session(get_ipython()).client(M)\\nprint(json.dumps([[m['role'], m.get('content')] for m in c.messages]))";
-      let text = '';
-      const future = kernel.requestExecute({code});
-      future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') text += msg.content.text; };
-      await future.done;
-      return text;
-    }""")
+    history = kernel_output(page, "import json\nfrom workbench.notebook.extension import session\n"
+                                  "c = session(get_ipython()).client(M)\n"
+                                  "print(json.dumps([[m['role'], m.get('content')] for m in c.messages]))")
     exchanges = json.loads(history.strip().splitlines()[-1])
     users = [content for role, content in exchanges if role == "user"]
     answers = [content for role, content in exchanges if role == "assistant"]

@@ -394,11 +394,12 @@ def model_strings(named: dict[str, Any]) -> dict[str, str | None]:
     """The string that builds each client again (``openai-compat:MODEL@URL`` keeps its URL), or
     None where no string rebuilds the same client: a URL that may carry credentials (user info
     or a query), a base URL or API key passed as a keyword, a client made without a string."""
+    from workbench.models.redact import plain_url, shareable_model_string
+
     out: dict[str, str | None] = {}
     for name, c in named.items():
         if isinstance(c, str):
-            head, sep, tail = c.partition("://")
-            out[name] = c if not sep or _safe_url(head.rpartition("@")[2] + sep + tail) else None
+            out[name] = shareable_model_string(c)
             continue
         resolved = getattr(c, "resolved", None)
         text = getattr(resolved, "model_string", None)
@@ -407,22 +408,13 @@ def model_strings(named: dict[str, Any]) -> dict[str, str | None]:
             continue
         base = getattr(resolved, "base_url", None)
         if base:
-            text = f"{text}@{base}" if _safe_url(base) else None
+            text = f"{text}@{base}" if plain_url(base) else None
         elif hasattr(c, "base_url") and c.base_url != _default_base_url(resolved):
             text = None            # built with base_url=...: the string alone would go elsewhere
         if text and _explicit_key(c):
             text = None            # built with api_key=...: never written out, so not rebuildable
         out[name] = text
     return out
-
-
-def _safe_url(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    if not url:
-        return True
-    parts = urlsplit(url)
-    return "@" not in parts.netloc and not parts.query and not parts.fragment
 
 
 def _default_base_url(resolved: Any) -> str | None:

@@ -48,3 +48,18 @@ def safe_host(url: str | None) -> str:
         return f"{host}:{parts.port}" if host and parts.port else host
     except ValueError:
         return redact_text(url)
+
+
+def plain_url(url: str | None) -> bool:
+    """Whether ``url`` has nothing that may be a credential: no user info, query or fragment."""
+    if not url:
+        return True
+    parts = urlsplit(url)
+    return "@" not in parts.netloc and not parts.query and not parts.fragment
+
+
+def shareable_model_string(text: str) -> str | None:
+    """``text`` when it is safe to write out (a resume cell, a stored run's config), else None:
+    an ``openai-compat:MODEL@URL`` whose URL may carry a credential."""
+    head, sep, tail = text.partition("://")
+    return text if not sep or plain_url(head.rpartition("@")[2] + sep + tail) else None

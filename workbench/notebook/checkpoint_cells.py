@@ -127,9 +127,9 @@ def resume_code_for_runner(var: str, path: Path, *, is_client: bool) -> str:
 def resume_code_for_magic(model: str | None, path: Path) -> str:
     """The cell that resumes a %%aimu conversation. A model string that may carry a secret
     (user info or a query in its URL) is left out: the session model is used instead."""
-    from workbench.evals.benchmark import model_strings
+    from workbench.models.redact import shareable_model_string
 
-    safe = model_strings({"m": model})["m"] if model else None
+    safe = shareable_model_string(model) if model else None
     head = f"%%aimu {safe} " if safe else "%%aimu "
     return f"{head}--restore {display_path(path)}\n{CONTINUE_PROMPT}"
 
@@ -170,10 +170,7 @@ def remember_resume(code: str) -> bool:
     cell_id = frontend_comm.running_cell_id()
     if code != _RESUME["code"] or cell_id != _RESUME["cell_id"]:
         _RESUME.update(code=code, offered=False, cell_id=cell_id)
-    if frontend_comm.upsert_resume(code, cell_id):
-        _RESUME["offered"] = True
-        return True
-    return False
+    return offer_resume_again()
 
 
 def pending_resume() -> tuple[str | None, bool]:

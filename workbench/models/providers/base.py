@@ -287,9 +287,11 @@ class CloudClient(BaseModelClient):
 
 
 def _class_names(exc: BaseException) -> set[str]:
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    cause = exc.__cause__ or exc.__context__       # the SDK's timeout wraps httpx's
-    return names | ({cls.__name__ for cls in type(cause).__mro__} if cause is not None else set())
+    """The wire adapters' class names of ``exc`` and of its cause (the SDK's timeout wraps httpx's)."""
+    from workbench.models.wire.common import _class_names as names_of
+
+    cause = exc.__cause__ or exc.__context__
+    return names_of(exc) | (names_of(cause) if cause is not None else set())
 
 
 def _redact_in_place(exc: BaseException, secrets: list[str]) -> None:
