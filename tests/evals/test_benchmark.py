@@ -340,3 +340,25 @@ def test_resume_refuses_a_different_experiment(server, tmp_path):
                                                               resume="e")
     from workbench.prompts import PromptTemplate
     assert PromptTemplate("{content} {other}", variables="content").variables == ("content",)
+
+
+def test_cloud_rows_are_awaited_on_one_connection_pool_not_a_thread_each(tmp_path):
+    """A cloud model's calls go through its SDK's async client in the run's loop (no worker
+    thread per call, one pool shared by the forks); a string-comparing scorer runs in the loop."""
+    import threading
+
+    seen_threads: list[int] = []
+
+    def during(event):
+        if type(event).__name__ == "RowFinished":
+            seen_threads.append(sum(t.name.startswith("bench") for t in threading.enumerate()))
+
+    with FakeOpenAIServer(default=Reply(text="0", delay=0.05)) as fake:
+        client = client_for(fake)
+        results = Benchmark("Q: {q}", DATA, ExactMatchScorer(), name="pool").run(
+            client, store=tmp_path / "runs.db", max_concurrency=6, on_event=during)
+    assert len(results.rows) == 12 and all(r["error"] is None for r in results.rows)
+    assert all(r["output_tokens"] for r in results.rows)          # each fork's usage is its own row's
+    assert seen_threads and max(seen_threads) == 0
+    # the user's client never got an async SDK bound to the run's (now closed) event loop
+    assert client._async_sdk is None and client.messages == []

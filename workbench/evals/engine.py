@@ -3,8 +3,9 @@
 A *job* is one (model, sample, epoch, prompt version). ``execute`` runs jobs with at most
 ``max_concurrency`` in flight per model; each in-flight job holds its own fork of the
 model's client (its own conversation state, the same connection or weights), so rows
-never see each other's history or usage. Sync clients run in worker threads (in-process
-models then batch through their scheduler); ``workbench.aio`` clients are awaited. Each model's
+never see each other's history or usage. Cloud clients are awaited through their SDK's
+async object (one connection pool per model, no thread per call); in-process models run in
+worker threads and batch through their scheduler; ``workbench.aio`` clients are awaited. Each model's
 concurrency adapts (``AdaptiveLimit``): a rate limit that outlasts the client's own retries
 halves it and waits Retry-After, then the job is tried again. A job that fails otherwise
 becomes a row with ``error`` set and the run goes on; each finished row is
@@ -43,7 +44,8 @@ class ForkPool:
     Forks of an in-process client without a scheduler share one
     ``InferenceScheduler(max_concurrent=max_concurrency)``, so concurrent rows batch into
     one ``generate`` (transformers) or share a pool of contexts (llama.cpp) instead of
-    decoding side by side.
+    decoding side by side. Forks of a cloud client share one async SDK object made in the
+    run's event loop (``lead``), closed by ``aclose()`` when the run ends.
     """
 
     def __init__(self, client: Any, max_concurrency: int = 1):
@@ -51,6 +53,7 @@ class ForkPool:
         self.max_concurrency = max_concurrency
         self.idle: list[Any] = []
         self.scheduler: Any = None
+        self.lead: Any = None
 
     def take(self) -> Any:
         if self.idle:
@@ -59,7 +62,13 @@ class ForkPool:
 
         if inspect.iscoroutinefunction(getattr(self.client, "generate", None)):
             return self.client      # an aio client: its calls hold no shared per-call state
-        fork = fork_client(self.client, getattr(self.client, "system_message", None))   # keeps its system prompt
+        system = getattr(self.client, "system_message", None)       # forks keep the system prompt
+        if _awaitable_turn(self.client):
+            if self.lead is None:   # never the user's client: its async SDK would die with this loop
+                self.lead = fork_client(self.client, system)
+                self.lead.sdk(asynchronous=True)
+            return self.lead.fork(system, share_async=True)
+        fork = fork_client(self.client, system)
         if getattr(fork, "cache_entry", None) is not None and getattr(fork, "scheduler", "n/a") is None:
             if self.scheduler is None:
                 from workbench.models.local.scheduler import InferenceScheduler
@@ -71,6 +80,12 @@ class ForkPool:
     def give(self, fork: Any) -> None:
         if fork is not self.client:
             self.idle.append(fork)
+
+    async def aclose(self) -> None:
+        """Close the async connections the run's forks shared (inside the run's loop)."""
+        lead, self.lead, self.idle = self.lead, None, []
+        if lead is not None:
+            await lead.aclose()
 
     async def call(self, prompt: str, generate_kwargs: dict | None, executor) -> dict[str, Any]:
         """One model call on a fork of its own: output, thinking, usage, latency."""
@@ -140,6 +155,11 @@ def _call_sync(client: Any, prompt: str, generate_kwargs: dict | None) -> dict[s
             "usage": dict(getattr(client, "last_usage", {}) or {}), "latency_s": time.perf_counter() - started}
 
 
+def _awaitable_turn(client: Any) -> bool:
+    """A sync client whose model call has an async twin (cloud SDKs): awaited, no thread."""
+    return callable(getattr(client, "_aturn", None)) and callable(getattr(client, "sdk", None))
+
+
 async def _call(client: Any, prompt: str, generate_kwargs: dict | None, executor) -> dict[str, Any]:
     if inspect.iscoroutinefunction(getattr(client, "generate", None)):
         started = time.perf_counter()
@@ -147,6 +167,13 @@ async def _call(client: Any, prompt: str, generate_kwargs: dict | None, executor
         # one aio client serves every concurrent row, so its last_usage / last_thinking
         # belong to whichever call ended last: not recorded rather than misattributed
         return {"output": output, "thinking": "", "usage": {}, "latency_s": time.perf_counter() - started}
+    if _awaitable_turn(client):
+        from workbench.aio.model_client import AsyncModelClient
+
+        started = time.perf_counter()
+        output = await AsyncModelClient(client).generate(prompt, generate_kwargs=generate_kwargs)
+        return {"output": output, "thinking": client.last_thinking or "", "usage": dict(client.last_usage or {}),
+                "latency_s": time.perf_counter() - started}
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(executor, _call_sync, client, prompt, generate_kwargs)
 
@@ -191,8 +218,14 @@ async def run_job(job: Job, pool: Any, scorer: Any, generate_kwargs: dict | None
     row.update(output=result["output"], thinking=result["thinking"], latency_s=result["latency_s"],
                input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"))
     try:
-        score = await asyncio.get_running_loop().run_in_executor(
-            executor, scorer.score_row, result["output"], {**job.row, "__prompt__": job.prompt})
+        scored_row = {**job.row, "__prompt__": job.prompt}
+        if inspect.iscoroutinefunction(getattr(scorer, "ascore_row", None)):   # DeepEvalScorer: awaited
+            score = await scorer.ascore_row(result["output"], scored_row)
+        elif getattr(scorer, "blocking", True):  # a judge's call, a user's function: a thread
+            score = await asyncio.get_running_loop().run_in_executor(
+                executor, scorer.score_row, result["output"], scored_row)
+        else:                                    # a comparison of strings: in the loop
+            score = scorer.score_row(result["output"], scored_row)
         row.update(score=score.value, passed=score.is_pass(), feedback=score.feedback)
     except Exception as exc:   # a judge without a score, a scorer bug: the row records it
         row["error"] = describe_error(exc)
@@ -243,4 +276,11 @@ async def execute(jobs: list[Job], clients: Mapping[str, Any], scorer: Any, *, r
         for task in tasks:
             task.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
+        for pool in pools.values():
+            close = getattr(pool, "aclose", None)
+            if close is not None:
+                try:
+                    await close()
+                except Exception:    # a connection that will not close cleanly costs nothing stored
+                    pass
     return {name: {"limit": l.limit, "backoffs": l.backoffs} for name, l in limits.items()}

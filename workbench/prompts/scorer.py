@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, ClassVar, Mapping, Protocol, runtime_checkable
 
 from workbench.errors import DataError, JudgeParseError
 
@@ -52,6 +52,10 @@ class Scorer(Protocol):
 
 @runtime_checkable
 class RowScorer(Protocol):
+    """``blocking`` (optional, default True): False for a scorer that only compares strings,
+    which a benchmark then calls in its event loop instead of a worker thread. A scorer
+    with ``async def ascore_row(output, row)`` is awaited instead (DeepEvalScorer)."""
+
     columns: tuple[str, ...]
 
     def score_row(self, output: str, row: Mapping[str, Any]) -> Score: ...
@@ -70,6 +74,7 @@ class _ReadsTarget:
     """A row scorer that compares against one column, ``target``."""
 
     target: str
+    blocking: ClassVar[bool] = False       # string comparisons: no thread needed
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -114,6 +119,7 @@ class RegexScorer:
     pattern: str
     target: str | None = None
     flags: int = re.IGNORECASE
+    blocking: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         try:

@@ -31,7 +31,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 from workbench.errors import DataError
 from workbench.prompts.answers import code_blocks
@@ -419,6 +419,7 @@ class LabelScorer:
 
     labels: tuple[str, ...]
     target: str = "label"
+    blocking: ClassVar[bool] = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -440,6 +441,7 @@ class FieldsScorer:
     the same name."""
 
     fields: tuple[str, ...]
+    blocking: ClassVar[bool] = False
 
     @property
     def columns(self) -> tuple[str, ...]:

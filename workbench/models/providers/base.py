@@ -98,15 +98,19 @@ class CloudClient(BaseModelClient):
         self._async_sdk: Any = None
         self._async_loop: Any = None
 
-    def fork(self, system: str | None = None) -> "CloudClient":
+    def fork(self, system: str | None = None, *, share_async: bool = False) -> "CloudClient":
         """A client for the same model and connection with its own, empty conversation: built
         by the class's own initialisation (never a copy of this one's state or of wrappers put
-        on this instance, such as auto_checkpoint's), sharing the SDK's connection pool."""
+        on this instance, such as auto_checkpoint's), sharing the sync SDK's connection pool.
+        ``share_async``: share the async SDK object too (one pool for forks awaited in one
+        event loop; closing any of them closes it for all), else the fork makes its own."""
         twin = type(self)(self.resolved, api_key=self._api_key.get(), base_url=self.base_url,
                           timeout=self.timeout, retry=self.retry, system=system, tools=list(self.tools),
                           mcp_client=self.mcp_client, generate_kwargs=dict(self.default_generate_kwargs),
                           max_tool_rounds=self.max_tool_rounds, **self._provider_options())
         twin._sdk = self._sdk            # the sync SDK client is thread-safe; the async one is per loop
+        if share_async:
+            twin._async_sdk, twin._async_loop = self._async_sdk, self._async_loop
         return twin
 
     def _provider_options(self) -> dict[str, Any]:
