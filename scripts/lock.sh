@@ -24,3 +24,11 @@ LINKS=()
   --custom-compile-command "bash scripts/lock.sh" \
   "${LINKS[@]}" -o requirements.lock "$@"
 echo "wrote requirements.lock ($(grep -c '==' requirements.lock) pinned packages)"
+# tests/deepeval runs in its own environment (deepeval's pins conflict with the dev extra's):
+# its lock is compiled the same way from the deepeval-tests extra.
+"$TOOLS/bin/uv" pip compile pyproject.toml --extra deepeval-tests \
+  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+  --no-emit-package torch --no-emit-package aimu-workbench \
+  --custom-compile-command "bash scripts/lock.sh" \
+  "${LINKS[@]}" -o requirements-deepeval.lock "$@"
+echo "wrote requirements-deepeval.lock ($(grep -c '==' requirements-deepeval.lock) pinned packages)"

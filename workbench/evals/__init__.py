@@ -10,6 +10,8 @@ from workbench._lazy import lazy_exports
 _LAZY = {
     "Benchmark": "workbench.evals.benchmark:Benchmark",
     "BenchmarkResults": "workbench.evals.results:BenchmarkResults",
+    "DeepEvalModel": "workbench.evals.deepeval_adapters:DeepEvalModel",      # the deepeval extra
+    "DeepEvalScorer": "workbench.evals.deepeval_adapters:DeepEvalScorer",
     "RunStore": "workbench.evals.store:RunStore",
     "list_runs": "workbench.evals.store:list_runs",
     "open_run": "workbench.evals.results:open_run",
