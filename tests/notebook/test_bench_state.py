@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from workbench.evals.events import RowFinished, RunFinished, RunStarted
 from workbench.notebook.bench_state import BenchLive, Tally
 from workbench.evals.results import mean_ci
@@ -61,8 +63,8 @@ def test_10000_fast_rows_fit_the_message_and_byte_budget_and_every_row_is_counte
 def test_the_running_mean_and_interval_match_the_final_metrics():
     values = [0.0, 1.0, 1.0, 0.5, 1.0, 0.0, 0.25]
     tally = Tally(len(values))
-    for v in values:
-        tally.add({"score": v, "passed": v >= 1})
+    for i, v in enumerate(values):
+        tally.add({"sample_id": str(i), "score": v, "passed": v >= 1})
     mean, low, high = mean_ci(values)
     assert abs(tally.mean - mean) < 1e-12
     lo, hi = tally.interval()
@@ -71,6 +73,26 @@ def test_the_running_mean_and_interval_match_the_final_metrics():
 
 
 T_PASSED = 7
+
+
+def test_with_epochs_the_running_interval_is_over_samples_like_the_final_metrics():
+    """Three epochs of five samples, in the order a concurrent run finishes them: the live
+    interval is the one BenchmarkResults reports, not a narrower one over 15 rows."""
+    from workbench.evals import BenchmarkResults
+
+    scores = {"a": [1.0, 0.0, 1.0], "b": [0.0, 0.0, 0.5], "c": [1.0, 1.0, 1.0], "d": [0.25, 0.5, 0.0],
+              "e": [1.0, 0.75, 0.5]}
+    rows = [{"model": "m", "sample_id": s, "epoch": e, "prompt_version": 1, "score": v, "passed": v >= 1,
+             "error": None, "latency_s": 0.1} for e in range(3) for s, vs in scores.items() for v in [vs[e]]]
+    tally = Tally(len(rows))
+    for r in rows:
+        tally.add(r)
+    final = BenchmarkResults("r", rows).metrics["m"]
+    lo, hi = tally.interval()
+    assert tally.mean == pytest.approx(final["mean_score"])
+    assert (lo, hi) == pytest.approx((final["ci_low"], final["ci_high"]))
+    naive = mean_ci([r["score"] for r in rows])
+    assert hi - lo > naive[2] - naive[1]
 
 
 def test_an_all_failing_run_sends_its_errors_not_an_empty_table():

@@ -41,18 +41,22 @@ def clip(text: Any, limit: int) -> str | None:
 
 
 class Tally:
-    """One group's running figures; the mean and its interval by Welford's update."""
+    """One group's running figures: the mean of every score (Welford's update) and its 95%
+    interval over samples, as the final metrics have it (``clustered_mean_ci``): a sample's
+    epochs are one cluster, kept as running sums of the cluster means and their squares."""
 
-    __slots__ = ("total", "done", "errors", "cache_hits", "scored", "mean", "m2", "passed",
-                 "input_tokens", "output_tokens", "cost", "latency_sum")
+    __slots__ = ("total", "done", "errors", "cache_hits", "scored", "mean", "passed",
+                 "input_tokens", "output_tokens", "cost", "latency_sum", "clusters", "s1", "s2")
 
     def __init__(self, total: int = 0):
         self.total = total
         self.done = self.errors = self.cache_hits = self.scored = self.passed = 0
-        self.mean = self.m2 = 0.0
+        self.mean = 0.0
         self.input_tokens = self.output_tokens = 0
         self.cost: float | None = None
         self.latency_sum = 0.0
+        self.clusters: dict[Any, list[float]] = {}    # sample id -> [sum of scores, count]
+        self.s1 = self.s2 = 0.0                         # sums of the cluster means, and of their squares
 
     def add(self, row: dict[str, Any]) -> None:
         self.done += 1
@@ -70,14 +74,24 @@ class Tally:
         self.scored += 1
         self.passed += bool(row.get("passed"))
         value = float(row["score"])
-        delta = value - self.mean
-        self.mean += delta / self.scored
-        self.m2 += delta * (value - self.mean)
+        self.mean += (value - self.mean) / self.scored
+        cluster = self.clusters.setdefault(row.get("sample_id"), [0.0, 0])
+        if cluster[1]:
+            old = cluster[0] / cluster[1]
+            self.s1 -= old
+            self.s2 -= old * old
+        cluster[0] += value
+        cluster[1] += 1
+        new = cluster[0] / cluster[1]
+        self.s1 += new
+        self.s2 += new * new
 
     def interval(self) -> tuple[float | None, float | None]:
-        if self.scored < 2:
+        k = len(self.clusters)
+        if k < 2:
             return None, None
-        half = t95(self.scored - 1) * math.sqrt(self.m2 / (self.scored - 1)) / math.sqrt(self.scored)
+        variance = max(0.0, (self.s2 - self.s1 * self.s1 / k) / (k - 1))
+        half = t95(k - 1) * math.sqrt(variance / k)
         return self.mean - half, self.mean + half
 
     def packed(self) -> list:
