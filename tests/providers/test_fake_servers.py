@@ -109,3 +109,20 @@ def test_demo_runs_offline():
     assert "assistant: Seven." in text
     assert "[thinking]" in text and "[text]" in text
     assert "tool result: 42" in text
+
+
+def test_a_chunked_request_body_is_read_and_an_unreadable_one_is_a_400():
+    """Clients that stream their request body (Transfer-Encoding: chunked, no Content-Length)
+    get answered like a real server answers them."""
+    import httpx
+
+    def pieces():
+        yield b'{"model": "m", "messages": '
+        yield b'[{"role": "user", "content": "hi"}]}'
+
+    with FakeOpenAIServer(default=Reply(text="hello")) as server:
+        reply = httpx.post(f"{server.base_url}/chat/completions", content=pieces())
+        assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"] == "hello"
+        assert server.last_request.json["messages"][0]["content"] == "hi"
+        bad = httpx.post(f"{server.base_url}/chat/completions", content=b"not json")
+        assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"

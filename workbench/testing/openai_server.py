@@ -21,7 +21,11 @@ class FakeOpenAIServer(FakeServer):
 
     def handle(self, h, method: str, path: str, body: Any) -> None:
         if method == "POST" and path.endswith("/chat/completions"):
-            stream = bool(isinstance(body, dict) and body.get("stream"))
+            if not isinstance(body, dict):        # what the real API answers to a body it cannot read
+                h.send_json(400, {"error": {"message": "We could not parse the JSON body of your request.",
+                                            "type": "invalid_request_error", "code": None}})
+                return
+            stream = bool(body.get("stream"))
             self.serve_reply(h, self.next_reply(body), body, stream)
         elif method == "GET" and path.endswith("/models"):
             h.send_json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model",
