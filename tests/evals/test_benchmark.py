@@ -324,8 +324,7 @@ def test_a_row_the_store_cannot_take_does_not_take_its_neighbours_with_it(tmp_pa
         store.flush()
     rows = dict(store._conn.execute("SELECT sample_id, feedback FROM rows").fetchall())
     assert set(rows) == {"0", "1", "2", "3", "4", "bad"} and rows["bad"] == "{'a': 1}"   # the burst survived
-    store._queue.put(None)
-    store._writer.join(5)
+    store._writer.close(5)
     with pytest.raises(RunStoreError):         # after the writer stopped: says so at once, no hang
         store.flush()
 

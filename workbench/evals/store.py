@@ -21,15 +21,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
 from workbench.errors import RunStoreError
 from workbench.prompts.catalog import connect
+from workbench.sqlite_writer import BatchWriter
 
 ROW_FIELDS = ("run_id", "model", "sample_id", "epoch", "prompt_version", "prompt", "output", "thinking", "score", "passed",
               "feedback", "error", "latency_s", "input_tokens", "output_tokens", "cost", "cache_hit", "created_at")
@@ -72,11 +71,12 @@ class RunStore:
             except sqlite3.OperationalError as exc:   # another process added it first
                 if "duplicate column" not in str(exc):
                     raise
-        self._queue: queue.Queue = queue.Queue()
-        self._error: BaseException | None = None
-        self._writer = threading.Thread(target=self._write_loop, name=f"RunStore:{self.path.name}", daemon=True)
-        self._writer.start()
         self.rows_written = 0
+        self._writer = BatchWriter(lambda: connect(self.path), self._write_batch, name=f"RunStore:{self.path.name}")
+
+    @property
+    def _error(self) -> BaseException | None:
+        return self._writer.error
 
     # -- runs -------------------------------------------------------------------------------
     def start_run(self, run_id: str, name: str, config: dict[str, Any], prompts: dict[int, str]) -> None:
@@ -140,17 +140,11 @@ class RunStore:
     def write_row(self, row: dict[str, Any]) -> None:
         if self._error is not None:
             raise RunStoreError(f"The run store {self.path} stopped writing: {self._error}") from self._error
-        self._queue.put(tuple(storable(row).get(f) for f in ROW_FIELDS))
+        self._writer.put(tuple(storable(row).get(f) for f in ROW_FIELDS))
 
     def flush(self, timeout: float = 120.0) -> None:
         """Wait until every row handed to ``write_row`` is committed."""
-        if not self._writer.is_alive():
-            if self._error is not None:
-                raise RunStoreError(f"The run store {self.path} failed to write: {self._error}") from self._error
-            return                              # closed: nothing can be pending
-        done = threading.Event()
-        self._queue.put(done)
-        if not done.wait(timeout):
+        if not self._writer.flush(timeout):
             raise RunStoreError(f"The run store {self.path} did not finish writing within {timeout:.0f} s "
                                 "(is another process holding a write lock on it?).")
         if self._error is not None:
@@ -176,47 +170,25 @@ class RunStore:
 
     def close(self) -> None:
         self.flush()
-        self._queue.put(None)
-        self._writer.join(timeout=10)
+        self._writer.close()
         self._conn.close()
 
-    # -- the writer thread --------------------------------------------------------------------
-    def _write_loop(self) -> None:
-        conn = connect(self.path)      # its own connection: the writer never shares one
-        while True:
-            item = self._queue.get()
-            batch, waiters = [], []
-            stop = False
-            while True:                    # take everything queued now: one transaction per burst
-                if item is None:
-                    stop = True
-                elif isinstance(item, threading.Event):
-                    waiters.append(item)
-                else:
-                    batch.append(item)
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    conn.executemany(_INSERT, batch)
-                    conn.execute("COMMIT")
-                    self.rows_written += len(batch)
-                except Exception:
-                    try:
-                        conn.execute("ROLLBACK")
-                    except Exception:
-                        pass
-                    self._write_one_by_one(conn, batch)   # one bad row must not take the burst with it
-            for waiter in waiters:
-                waiter.set()
-            if stop:
-                conn.close()
-                return
+    # -- the writer thread (workbench.sqlite_writer) ------------------------------------------
+    def _write_batch(self, conn, batch: list[tuple]) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(_INSERT, batch)
+            conn.execute("COMMIT")
+            self.rows_written += len(batch)
+        except Exception:
+            try:
+                conn.execute("ROLLBACK")
+            except Exception:
+                pass
+            self._write_one_by_one(conn, batch)   # one bad row must not take the burst with it
 
     def _write_one_by_one(self, conn, batch: list[tuple]) -> None:
+        failed: Exception | None = None
         for values in batch:
             try:
                 conn.execute(_INSERT, values)
@@ -229,8 +201,10 @@ class RunStore:
                             cache_hit=False)
                 try:
                     conn.execute(_INSERT, tuple(keep.get(f) for f in ROW_FIELDS))
-                except Exception as final:   # the file itself is failing: report it to the run
-                    self._error = final
+                except Exception as final:   # the file itself is failing: the run is told
+                    failed = final
+        if failed is not None:
+            raise failed                     # after the rest of the burst was tried
 
     @contextlib.contextmanager
     def _transaction(self):
