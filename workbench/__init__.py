@@ -50,6 +50,8 @@ _LAZY = {
     "MCPClient": "workbench.tools.mcp:MCPClient",
     "errors": "workbench.errors",
     "aio": "workbench.aio",
+    "log": "workbench.log",
+    "embedder": "workbench.models.embeddings:embedder",
 }
 
 __all__ = sorted(_LAZY)

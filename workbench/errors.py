@@ -198,3 +198,20 @@ class SlowPathWarning(RuntimeWarning):
     Shown once per model and reason; ``scheduler.stats()["engines"]`` and
     ``client.last_engine`` say which engine ran.
     """
+
+
+class StoreError(WorkbenchError):
+    """A SQLite file (conversations, the call log, a memory store) cannot be opened or used:
+    locked by another process, read-only, not a database. The message names the path."""
+
+
+class ConversationError(WorkbenchError):
+    """A saved conversation does not exist, or does not fit what it is resumed with."""
+
+
+class EmbeddingDimensionError(StoreError):
+    """An embedder whose vectors have another dimension than the store's."""
+
+
+class CallLogWarning(RuntimeWarning):
+    """A call could not be written to the call log (the call itself went on)."""

@@ -282,3 +282,25 @@ def test_runs_and_run_reopen_a_stored_run_from_sqlite(shell, fake_openai, model,
     assert "mag mag-3f2a: finished · 1 of 1 rows stored" in shown
     result = shell.run_cell("%aimu run nosuch")
     assert not result.success and "No run 'nosuch'" in str(result.error_in_exec)
+
+
+def test_log_shows_the_last_calls_and_searches_them(shell, fake_openai, model, capsys, tmp_path):
+    import workbench as wb
+
+    wb.log.enable(tmp_path / "log.db")
+    try:
+        fake_openai.add(Reply(text="Tide pools hold anemones."), Reply(text="Kelp."))
+        run_cell(shell, model, "What lives in tide pools?")
+        run_cell(shell, model, "And offshore?")
+        capsys.readouterr()
+        assert shell.run_line_magic("aimu", "log 5") is None
+        shown = capsys.readouterr().out
+        assert "2 calls, newest first" in shown and "And offshore?" in shown and "Tide pools hold anemones." in shown
+        assert shown.index("And offshore?") < shown.index("What lives in tide pools?")
+        shell.run_line_magic("aimu", "log --search anemones")
+        found = capsys.readouterr().out
+        assert "1 call matching 'anemones'" in found and "And offshore?" not in found
+        result = shell.run_cell("%aimu log many")
+        assert not result.success
+    finally:
+        wb.log.disable()

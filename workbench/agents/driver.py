@@ -12,7 +12,7 @@ import queue
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generator, Iterator
 
-from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, RunOwn, chat_outcome,
+from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, RunOwn, chat_outcome, chat_started,
                                       fire_checkpoint_hooks, runner_label)
 from workbench.models.chunks import Phase, StreamChunk
 from workbench.models.turn import AnswerText
@@ -70,7 +70,7 @@ def _chat(effect: Chat, stream: bool) -> Generator[StreamChunk, None, Any]:
     if inspect.iscoroutinefunction(client.chat):
         raise TypeError(f"{client!r} is an async client: this sync runner would get a coroutine, not an answer. "
                         "Use the runner's twin in workbench.aio and 'await runner.run(...)'.")
-    start = len(client.messages)
+    start = chat_started(client, effect)
     if not stream:
         text = client.chat(effect.message, generate_kwargs=effect.generate_kwargs, images=effect.images)
         return chat_outcome(client.messages, start, text)

@@ -137,6 +137,15 @@ class Checkpoint:
 Effect = Chat | Run | RunAll | Call | Checkpoint
 
 
+def chat_started(client: Any, effect: "Chat") -> int:
+    """Where the chat's new messages will start; the agent's name tags its calls in the log."""
+    from workbench.log.runtime import tag_client
+
+    if effect.agent:
+        tag_client(client, agent=effect.agent)
+    return len(client.messages)
+
+
 def chat_outcome(history: list[dict[str, Any]], start: int, text: str) -> ChatOutcome:
     """What a chat did, read from the history it appended after index ``start``."""
     new = history[start:]

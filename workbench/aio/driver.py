@@ -24,7 +24,7 @@ from contextlib import aclosing, nullcontext
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
-from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, RunOwn, chat_outcome,
+from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, RunOwn, chat_outcome, chat_started,
                                       fire_checkpoint_hooks, runner_label)
 from workbench.models.chunks import Phase, StreamChunk
 from workbench.models.turn import AnswerText
@@ -114,7 +114,7 @@ async def _chat(effect: Chat, stream: bool, answer: Result) -> AsyncIterator[Str
     client = effect.client
     if not inspect.iscoroutinefunction(client.chat):  # a sync client: the same turn, in a thread
         client = AsyncModelClient(client)
-    start = len(client.messages)
+    start = chat_started(client, effect)
     kwargs = dict(generate_kwargs=effect.generate_kwargs, images=effect.images)
     if not stream:
         text = await client.chat(effect.message, **kwargs)

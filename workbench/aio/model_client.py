@@ -128,7 +128,7 @@ class AsyncBaseModelClient:
             history = state.messages
         try:
             history.append(message)
-            loop = state._new_loop(history, use_tools)
+            loop = state._new_loop(history, use_tools, options)
             async with aclosing(self._adrive(loop, options, stream)) as chunks:
                 async for chunk in chunks:
                     yield chunk

@@ -16,6 +16,7 @@ finished rows are already stored.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import time
 from dataclasses import dataclass
@@ -175,7 +176,9 @@ async def _call(client: Any, prompt: str, generate_kwargs: dict | None, executor
         return {"output": output, "thinking": client.last_thinking or "", "usage": dict(client.last_usage or {}),
                 "latency_s": time.perf_counter() - started}
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor, _call_sync, client, prompt, generate_kwargs)
+    # the thread runs in this task's context: the call log sees the run's id
+    return await loop.run_in_executor(executor, contextvars.copy_context().run, _call_sync, client, prompt,
+                                      generate_kwargs)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -223,7 +226,7 @@ async def run_job(job: Job, pool: Any, scorer: Any, generate_kwargs: dict | None
             score = await scorer.ascore_row(result["output"], scored_row)
         elif getattr(scorer, "blocking", True):  # a judge's call, a user's function: a thread
             score = await asyncio.get_running_loop().run_in_executor(
-                executor, scorer.score_row, result["output"], scored_row)
+                executor, contextvars.copy_context().run, scorer.score_row, result["output"], scored_row)
         else:                                    # a comparison of strings: in the loop
             score = scorer.score_row(result["output"], scored_row)
         row.update(score=score.value, passed=score.is_pass(), feedback=score.feedback)
@@ -269,7 +272,10 @@ async def execute(jobs: list[Job], clients: Mapping[str, Any], scorer: Any, *, r
             on_row(row)
             return
 
-    tasks = [asyncio.ensure_future(one(job)) for job in jobs]
+    from workbench.log.runtime import context
+
+    with context(run_id=run_id):        # every task copies it: each call in the log names its run
+        tasks = [asyncio.ensure_future(one(job)) for job in jobs]
     try:
         await asyncio.gather(*tasks)
     finally:

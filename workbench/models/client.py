@@ -64,7 +64,7 @@ class BaseModelClient(ChatState):
             self._claim_chat(owner, asynchronous=False)
         try:
             history.append(message)
-            loop = self._new_loop(history, use_tools)
+            loop = self._new_loop(history, use_tools, options)
             yield from self._drive(loop, options, stream)
         finally:
             self._release_chat(owner)

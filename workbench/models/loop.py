@@ -9,6 +9,7 @@ with the tools' results, never alone.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,13 @@ class ToolLoop:
     _pending: dict[str, Any] | None = None
     _finished: Finish | None = None
     turns: list[TurnResult] = field(default_factory=list)
+    options: dict[str, Any] | None = None      # the merged generation options (for the call log)
+    started_at: float = field(default_factory=time.time)
+    sent_len: int = -1                         # len(history) when the turn began: what was sent
+
+    def __post_init__(self) -> None:
+        if self.sent_len < 0:
+            self.sent_len = len(self.history)
 
     def next_step(self) -> Step:
         if self._finished is not None:

@@ -131,13 +131,14 @@ class ChatState:
         normalize_include(include)  # fail early on a bad phase name
         return user_message(text, images)
 
-    def _new_loop(self, history: list[dict[str, Any]], use_tools: bool) -> ToolLoop:
-        return ToolLoop(history, run_tools=use_tools and self._has_tools(), max_rounds=self.max_tool_rounds)
+    def _new_loop(self, history: list[dict[str, Any]], use_tools: bool, options: dict[str, Any] | None = None) -> ToolLoop:
+        return ToolLoop(history, run_tools=use_tools and self._has_tools(), max_rounds=self.max_tool_rounds,
+                        options=options)
 
     def _has_tools(self) -> bool:
         return bool(self.tools) or self.mcp_client is not None
 
-    def _record(self, loop: ToolLoop) -> None:
+    def _tally(self, loop: ToolLoop) -> None:
         self.last_thinking = loop.thinking
         usage: dict[str, int] = {}
         for turn in loop.turns:
@@ -147,8 +148,13 @@ class ChatState:
         self.last_finish_reason = loop.last_turn.finish_reason if loop.last_turn else None
         self.last_partial = None
 
+    def _record(self, loop: ToolLoop) -> None:
+        """A turn finished (both drivers): its figures, then the history is committed."""
+        self._tally(loop)
+        self._turn_ended(loop, None)
+
     def _record_failure(self, loop: ToolLoop, turn: TurnResult, exc: BaseException) -> None:
-        self._record(loop)
+        self._tally(loop)
         self.last_partial = turn
         if turn.thinking:
             self.last_thinking = (self.last_thinking + turn.thinking)
@@ -157,3 +163,26 @@ class ChatState:
                 exc.partial = turn
         except AttributeError:
             pass
+        self._turn_ended(loop, exc)
+
+    def _turn_ended(self, loop: ToolLoop, error: BaseException | None) -> None:
+        """After every chat() / generate(), both drivers: the call log gets the call; a
+        chat() that completed tells the commit listeners (a ConversationManager saves it).
+        Neither can fail the call: their own failures are warnings."""
+        from workbench.log.runtime import record_turn
+
+        record_turn(self, loop, error)
+        listeners = self.__dict__.get("_commit_listeners")
+        if error is None and listeners and loop.history is self.messages:
+            for listener in list(listeners):
+                listener(self)
+
+    def on_commit(self, listener) -> None:
+        """Call ``listener(client)`` after each chat() whose turn completed (the history then
+        holds the whole turn); a fork or a new client does not inherit it."""
+        self.__dict__.setdefault("_commit_listeners", []).append(listener)
+
+    def remove_commit_listener(self, listener) -> None:
+        listeners = self.__dict__.get("_commit_listeners") or []
+        if listener in listeners:
+            listeners.remove(listener)

@@ -26,7 +26,7 @@ gets a message, not a cell. ``-o VAR`` stores the answer text (a ``str`` that al
 
 Line commands: ``%aimu model [NAME]``, ``models``, ``history [MODEL]``, ``reset``,
 ``regenerate [MODEL]``, ``reload [MODEL]``, ``resume``, ``cache``, ``clear hf|llamacpp|all``,
-``checkpoints [--clean]``, ``runs [STORE]``, ``run [ID] [STORE]``, ``help``.
+``checkpoints [--clean]``, ``runs [STORE]``, ``run [ID] [STORE]``, ``log [N] [--search WORDS]``, ``help``.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ LINE_HELP = """%aimu line commands:
   %aimu checkpoints [--clean]   saved checkpoints (--clean keeps the newest per model)
   %aimu runs [STORE]        stored benchmark runs (default: the last store used, or .workbench/runs.db)
   %aimu run [ID] [STORE]    a stored run's panel, from SQLite alone (ID: a prefix; default the newest)
+  %aimu log [N] [--search WORDS]   the last N calls of the call log (wb.log.enable() turns it on)
   %aimu help                this help
 %%aimu [MODEL] [--system S] [--thinking|--no-thinking] [--format markdown|code|json|text]
        [--tools a,b] [-o VAR] [--new] [--vars] [--max-tokens N] [--temperature T] [--restore PATH]
@@ -232,7 +233,7 @@ class AimuMagics(Magics):
         handler = getattr(self, f"_cmd_{command}", None)
         if handler is None:
             raise UsageError(f"unknown command {command!r}; commands: model, models, history, reset, regenerate, "
-                             "reload, resume, cache, clear, checkpoints, runs, run, help")
+                             "reload, resume, cache, clear, checkpoints, runs, run, log, help")
         handler(rest)
 
     def _cmd_help(self, _rest) -> None:
@@ -378,6 +379,21 @@ class AimuMagics(Magics):
         if len(rest) > 1:
             raise UsageError("%aimu runs [STORE]")
         show_runs(rest[0] if rest else None)
+
+    def _cmd_log(self, rest) -> None:
+        from workbench.notebook.log_table import show_log
+
+        n, search = 20, None
+        if "--search" in rest:
+            at = rest.index("--search")
+            search, rest = " ".join(rest[at + 1:]), rest[:at]
+            if not search:
+                raise UsageError("%aimu log [N] [--search WORDS]")
+        if len(rest) > 1 or (rest and not rest[0].isdigit()):
+            raise UsageError("%aimu log [N] [--search WORDS]")
+        if rest:
+            n = int(rest[0])
+        show_log(n, search)
 
     def _cmd_run(self, rest) -> None:
         from workbench.evals.benchmark import last_store

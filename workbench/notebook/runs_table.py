@@ -38,12 +38,19 @@ def show_runs(store: Any = None) -> None:
     if not rows:
         print(f"no runs in {path}")
         return
-    text = "\n".join(["  ".join(HEAD)] + ["  ".join(r) for r in rows])
-    th = "".join(f'<th style="{CELL};background:#f6f8fa">{html.escape(h)}</th>' for h in HEAD)
-    body = "".join("<tr>" + "".join(f'<td style="{CELL}">{html.escape(c)}</td>' for c in r) + "</tr>" for r in rows)
     hint = f"Open one with <code>%aimu run ID</code> or <code>wb.open_run({html.escape(repr(str(path)))}, ID)</code>."
-    display({"text/plain": f"runs in {path}:\n{text}",
-             "text/html": f'<div class="wb-runs" style="font-family:system-ui,sans-serif;font-size:13px">'
-                          f"<div>{len(rows)} runs in <code>{html.escape(str(path))}</code></div>"
-                          f'<table style="border-collapse:collapse;margin:6px 0"><tr>{th}</tr>{body}</table>'
-                          f'<div style="color:#57606a">{hint}</div></div>'}, raw=True)
+    display(table_bundle(f"runs in {path}", f"{len(rows)} runs in <code>{html.escape(str(path))}</code>", HEAD, rows,
+                         hint, "wb-runs"), raw=True)
+
+
+def table_bundle(plain_title: str, html_title: str, head: list[str], rows: list[list[str]], hint_html: str,
+                 css_class: str) -> dict[str, str]:
+    """A text/plain + text/html bundle of one table (the runs of a store, the call log)."""
+    text = "\n".join(["  ".join(head)] + ["  ".join(r) for r in rows])
+    th = "".join(f'<th style="{CELL};background:#f6f8fa">{html.escape(h)}</th>' for h in head)
+    body = "".join("<tr>" + "".join(f'<td style="{CELL}">{html.escape(c)}</td>' for c in r) + "</tr>" for r in rows)
+    return {"text/plain": f"{plain_title}:\n{text}",
+            "text/html": f'<div class="{css_class}" style="font-family:system-ui,sans-serif;font-size:13px">'
+                         f"<div>{html_title}</div>"
+                         f'<table style="border-collapse:collapse;margin:6px 0"><tr>{th}</tr>{body}</table>'
+                         f'<div style="color:#57606a">{hint_html}</div></div>'}
