@@ -31,3 +31,28 @@ def _run_store_outside_the_checkout(tmp_path_factory):
         os.environ.pop("WORKBENCH_RUN_STORE", None)
     else:
         os.environ["WORKBENCH_RUN_STORE"] = previous
+
+
+@pytest.fixture
+def hold_write_lock():
+    """``with hold_write_lock(path):`` another process holds an exclusive write lock on the
+    SQLite file ``path`` (created if missing) until the block ends."""
+    import contextlib
+    import subprocess
+    import sys
+
+    @contextlib.contextmanager
+    def hold(path):
+        holder = subprocess.Popen([sys.executable, "-c", (
+            "import sqlite3, time\n"
+            f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+            "c.execute('BEGIN EXCLUSIVE'); c.execute('CREATE TABLE lock_holder (a)')\n"
+            "print('locked', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "locked"
+            yield
+        finally:
+            holder.kill()
+            holder.wait()
+
+    return hold

@@ -181,7 +181,7 @@ def test_a_kill_during_a_save_leaves_the_last_committed_turn(server, tmp_path):
     assert len(store.load("k")) == 4
 
 
-def test_corrupt_locked_and_read_only_files_are_store_errors_naming_them(tmp_path, monkeypatch):
+def test_corrupt_locked_and_read_only_files_are_store_errors_naming_them(tmp_path, monkeypatch, hold_write_lock):
     bad = tmp_path / "corrupt.db"
     bad.write_bytes(b"garbage" * 500)
     with pytest.raises(StoreError, match=r"corrupt\.db.*not a SQLite database"):
@@ -190,18 +190,8 @@ def test_corrupt_locked_and_read_only_files_are_store_errors_naming_them(tmp_pat
 
     monkeypatch.setattr(log_store, "BUSY_TIMEOUT_S", 0.3)
     locked = tmp_path / "locked.db"
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sqlite3, time\n"
-        f"c = sqlite3.connect({str(locked)!r}, isolation_level=None)\n"
-        "c.execute('CREATE TABLE x (a)'); c.execute('BEGIN EXCLUSIVE'); c.execute('INSERT INTO x VALUES (1)')\n"
-        "print('locked', flush=True); time.sleep(30)")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(StoreError, match=r"locked\.db.*another process holds a write lock"):
-            ConversationManager(locked)
-    finally:
-        holder.kill()
-        holder.wait()
+    with hold_write_lock(locked), pytest.raises(StoreError, match=r"locked\.db.*another process holds a write lock"):
+        ConversationManager(locked)
     if shutil.which("chattr") is None:
         pytest.skip("chattr is needed to make a file read-only for root")
     ro = tmp_path / "ro.db"

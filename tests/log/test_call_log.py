@@ -128,23 +128,12 @@ def test_a_corrupt_or_unwritable_file_is_a_store_error_naming_it(tmp_path):
     assert not wb.log.enabled()
 
 
-def test_a_file_locked_by_another_process_is_a_store_error(tmp_path, monkeypatch):
+def test_a_file_locked_by_another_process_is_a_store_error(tmp_path, monkeypatch, hold_write_lock):
     import workbench.log.store as store
 
     monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.3)
-    path = tmp_path / "locked.db"
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sqlite3, sys, time\n"
-        f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
-        "c.execute('CREATE TABLE x (a)'); c.execute('BEGIN EXCLUSIVE'); c.execute('INSERT INTO x VALUES (1)')\n"
-        "print('locked', flush=True); time.sleep(30)")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(StoreError, match=r"locked\.db.*another process holds a write lock"):
-            wb.log.enable(path)
-    finally:
-        holder.kill()
-        holder.wait()
+    with hold_write_lock(tmp_path / "locked.db"), pytest.raises(StoreError, match=r"locked\.db.*another process holds"):
+        wb.log.enable(tmp_path / "locked.db")
 
 
 def test_workbench_log_env_turns_it_on_in_a_fresh_process(server, tmp_path):

@@ -44,6 +44,9 @@ _LAZY = {
     "auto_checkpoint": "workbench.aio.checkpoints:auto_checkpoint",
     "RunAllFailed": "workbench.aio.driver:RunAllFailed",
     "iterate_in_thread": "workbench.aio.bridge:iterate_in_thread",
+    "embedder": "workbench.models.embeddings:embedder",        # await e.aembed([...])
+    "SemanticMemoryStore": "workbench.aio.memory:SemanticMemoryStore",
+    "DocumentStore": "workbench.aio.memory:DocumentStore",
 }
 
 __all__ = sorted(_LAZY)

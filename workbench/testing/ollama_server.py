@@ -24,6 +24,18 @@ class FakeOllamaServer(FakeServer):
         if method == "POST" and path == "/api/chat":
             stream = not isinstance(body, dict) or body.get("stream", True) is not False
             self.serve_reply(h, self.next_reply(body), body, stream)
+        elif method == "POST" and path == "/api/embed":
+            from workbench.testing.embeddings import fake_embedding, inputs_of
+
+            reply = self.next_embedding_failure()
+            if reply is not None:
+                self.serve_reply(h, reply, body, False)
+                return
+            texts = inputs_of(body if isinstance(body, dict) else {})
+            dim = int((body or {}).get("dimensions") or self.embedding_dim)
+            h.send_json(200, {"model": (body or {}).get("model", "fake-embed"),
+                              "embeddings": [fake_embedding(t, dim) for t in texts],
+                              "total_duration": 1000, "load_duration": 10, "prompt_eval_count": len(texts)})
         elif path == "/api/tags":
             h.send_json(200, {"models": [{"name": "fake-model:latest", "model": "fake-model:latest",
                                           "size": 1, "digest": "0" * 64, "details": {}}]})

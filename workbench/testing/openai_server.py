@@ -27,11 +27,35 @@ class FakeOpenAIServer(FakeServer):
                 return
             stream = bool(body.get("stream"))
             self.serve_reply(h, self.next_reply(body), body, stream)
+        elif method == "POST" and path.endswith("/embeddings"):
+            self.serve_embeddings(h, body)
         elif method == "GET" and path.endswith("/models"):
             h.send_json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model",
                                                           "owned_by": "workbench"}]})
         else:
             self.not_found(h, path)
+
+    def serve_embeddings(self, h, body: Any) -> None:
+        from workbench.testing.embeddings import as_base64, fake_embedding, inputs_of
+
+        if not isinstance(body, dict) or not body.get("input"):
+            h.send_json(400, {"error": {"message": "'input' is required.", "type": "invalid_request_error",
+                                        "code": None}})
+            return
+        reply = self.next_embedding_failure()
+        if reply is not None:
+            self.serve_reply(h, reply, body, False)
+            return
+        dim = int(body.get("dimensions") or self.embedding_dim)
+        texts = inputs_of(body)
+        data = []
+        for i, text in enumerate(texts):
+            vector = fake_embedding(text, dim)
+            data.append({"object": "embedding", "index": i,
+                         "embedding": as_base64(vector) if body.get("encoding_format") == "base64" else vector})
+        tokens = sum(len(t.split()) for t in texts)
+        h.send_json(200, {"object": "list", "data": data, "model": body.get("model", "fake-embed"),
+                          "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
     def error_body(self, reply: Reply) -> Any:
         return {"error": {"message": reply.error or f"fake HTTP {reply.status}",

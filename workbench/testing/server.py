@@ -156,6 +156,7 @@ class FakeServer:
     def __init__(self, replies: Iterable[Reply] = (), *, default: Reply | None = None,
                  host: str = "127.0.0.1", port: int = 0, responder: "Callable[[Any], Reply | None] | None" = None):
         self.default = default
+        self._embedding_failures: collections.deque[Reply] = collections.deque()
         self.responder = responder      # request body -> Reply, when nothing is queued (a model whose answer
                                         # depends on the prompt); None falls through to the default
         self.host = host
@@ -201,6 +202,18 @@ class FakeServer:
         return f"<{type(self).__name__} {state} queued={len(self._queue)} requests={len(self.requests)}>"
 
     # -- script -----------------------------------------------------------------------------------
+    embedding_dim = 32          # the length of the fake embeddings (the request's "dimensions" wins)
+
+    def fail_embeddings(self, *replies: Reply) -> None:
+        """Queue error replies (e.g. ``Reply(status=429, retry_after=0)``) for the next
+        embedding requests; embeddings otherwise never consume the chat replies."""
+        with self._lock:
+            self._embedding_failures.extend(replies)
+
+    def next_embedding_failure(self) -> Reply | None:
+        with self._lock:
+            return self._embedding_failures.popleft() if self._embedding_failures else None
+
     def add(self, *replies: Reply) -> None:
         """Queue replies, answered in order (then the default). Returns None, so a notebook
         cell ending in ``server.add(...)`` prints nothing."""

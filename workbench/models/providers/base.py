@@ -244,6 +244,40 @@ class CloudClient(BaseModelClient):
                 yield self._stamp(chunk, started)
             return
 
+    # -- one non-streamed SDK call (embeddings) under the same retry policy and error mapping -----
+    def call_sdk(self, fn: Any) -> Any:
+        """``fn(sdk)`` with retries; failures raise our typed errors, key-free."""
+        failures, waited = 0, 0.0
+        while True:
+            try:
+                return fn(self.sdk())
+            except Exception as exc:
+                failures += 1
+                wait = self._wait_or_raise(exc, failures, waited)
+            time.sleep(wait)
+            waited += wait
+
+    async def acall_sdk(self, fn: Any) -> Any:
+        """``await fn(async_sdk)`` with the same retries and errors as ``call_sdk``."""
+        failures, waited = 0, 0.0
+        while True:
+            try:
+                return await fn(self.sdk(asynchronous=True))
+            except Exception as exc:
+                failures += 1
+                wait = self._wait_or_raise(exc, failures, waited)
+            await asyncio.sleep(wait)
+            waited += wait
+
+    def _wait_or_raise(self, exc: Exception, failures: int, waited: float) -> float:
+        error = self._failure(exc, started=False)
+        wait = self._retry_wait(error, failures, waited)
+        if wait is not None:
+            return wait
+        if error is exc:
+            raise exc
+        raise error from self._cause(exc)
+
     def _retry_wait(self, error: Exception, failures: int, waited: float) -> float | None:
         """Seconds to wait before trying again (nothing reached the caller yet), or None."""
         wait = self.retry.delay(failures, error, waited)
