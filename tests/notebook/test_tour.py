@@ -20,7 +20,8 @@ def test_tour_notebooks_are_committed_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, f"{name}: strip outputs before committing"
 
 
-LOCAL = ("05_local_models_and_cache", "07_benchmarks_and_tuning")      # these load workbench-tiny
+LOCAL = ("05_local_models_and_cache", "07_benchmarks_and_tuning",      # these load local weights
+         "09_history_and_memory")
 
 
 @pytest.mark.parametrize("name", [n for n in TOUR if n not in LOCAL])
@@ -61,6 +62,14 @@ def test_local_models_tour_notebook_runs(name, tmp_path):
         assert any("wb-tune-static" in h and "validation perfect" in h for h in html)
         assert any("wb-runs" in h and "tour-1" in h for h in html)
         assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
+    if name == "09_history_and_memory":         # the log table, a resumed conversation, real semantic hits
+        texts = [o.get("text") or o.get("data", {}).get("text/plain", "") for o in outputs]
+        html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+        assert any("wb-log" in h and "conversation=tide-pools" in h for h in html)
+        assert any(t.startswith("5 messages; Crabs hide") for t in texts)
+        assert any("(0.4" in t and "metric units" in t.split("),")[0] for t in texts)       # the right fact first
+        assert any("allergic to peanuts" in t and "score" in t for t in texts)              # recall reached the agent
+        assert any("[Octopuses]" in t or "three hearts" in t for t in texts)
 
 
 def test_html_export_prefers_static_renderings(tmp_path):

@@ -249,28 +249,22 @@ class MemoryStore:
 
         if tags or source is not None:
             where, args = _filter(tags, source)
-            rows = self._conn.execute(f"SELECT id, embedding FROM items WHERE {where}", args).fetchall()
-            ids = [r[0] for r in rows]
-            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1) if rows else None
+            ids, matrix = _unit_rows(self._conn.execute(f"SELECT id, embedding FROM items WHERE {where}", args).fetchall())
         else:
             ids, matrix = self._all_vectors()
         if matrix is None or not len(ids):
             return []
         query = np.asarray(vector, dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
-        scores = (matrix @ query) / np.where(norms == 0, 1.0, norms)
-        top = np.argsort(-scores)[:k]
+        scores = matrix @ (query / (np.linalg.norm(query) or 1.0))        # cosine: the rows are unit length
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top])]
         return [(int(ids[i]), float(scores[i])) for i in top]
 
     def _all_vectors(self):
-        import numpy as np
-
         fingerprint = tuple(self._conn.execute("SELECT count(*), max(id), total(id) FROM items").fetchall()[0])
         if self._matrix is not None and self._matrix[0] == fingerprint:
             return self._matrix[1], self._matrix[2]
-        rows = self._conn.execute("SELECT id, embedding FROM items ORDER BY id").fetchall()
-        ids = np.asarray([r[0] for r in rows], dtype=np.int64)
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1) if rows else None
+        ids, matrix = _unit_rows(self._conn.execute("SELECT id, embedding FROM items ORDER BY id").fetchall())
         self._matrix = (fingerprint, ids, matrix)
         return ids, matrix
 
@@ -294,6 +288,18 @@ class MemoryStore:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _unit_rows(rows: list[tuple[int, bytes]]):
+    """(ids, matrix of unit-length rows) from (id, float32 blob) rows; (ids, None) when empty."""
+    import numpy as np
+
+    ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+    if not rows:
+        return ids, None
+    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return ids, matrix / np.where(norms == 0, 1.0, norms)
 
 
 def _filter(tags: list[str], source: str | None) -> tuple[str, tuple]:
