@@ -52,6 +52,9 @@ _LAZY = {
     "aio": "workbench.aio",
     "log": "workbench.log",
     "embedder": "workbench.models.embeddings:embedder",
+    "image_client": "workbench.models.images.client:image_client",
+    "generate_image": "workbench.models.images.client:generate_image",
+    "ImageResult": "workbench.models.images.result:ImageResult",
 }
 
 __all__ = sorted(_LAZY)

@@ -129,6 +129,15 @@ class BadRequestError(ProviderError):
     """The server rejected the request as malformed (400/422)."""
 
 
+class ImageRefusedError(ProviderError):
+    """The provider refused to make the image (its safety system, a blocked prompt);
+    ``reason`` is the provider's own words."""
+
+    def __init__(self, message: str, *, reason: str = "", **kwargs):
+        super().__init__(message, **kwargs)
+        self.reason = reason
+
+
 class RateLimitError(ProviderError):
     """Too many requests (429). Retried with backoff before it is raised."""
 

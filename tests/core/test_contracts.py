@@ -191,7 +191,7 @@ def test_repr_never_shows_api_key():
 def test_import_workbench_is_light():
     code = ("import sys, workbench, workbench.models, workbench.prompts, workbench.evals; "
             "from workbench.evals import Benchmark; from workbench.prompts import PromptCatalog, ExactMatchScorer; "
-            "import workbench.memory, workbench.history, workbench.log; "
+            "import workbench.memory, workbench.history, workbench.log, workbench.models.images; "
             "from workbench.history import ConversationManager; workbench.log.enabled(); "
             "heavy = [m for m in ('openai', 'anthropic', 'ollama', 'torch', 'transformers', 'llama_cpp', 'IPython', "
             "'ipywidgets', 'anywidget', 'fastmcp', 'pandas', 'ray', 'deepeval', 'apsw', 'sqlite_vec', 'numpy') "

@@ -35,10 +35,10 @@ def test_openai_compatible_embeddings_sync_async_base64_and_dimensions():
 
 def test_a_rate_limit_is_retried_then_typed():
     with FakeOpenAIServer() as server:
-        server.fail_embeddings(Reply(status=429, retry_after=0))
+        server.queue_for("embeddings", Reply(status=429, retry_after=0))
         e = wb.embedder(f"openai-compat:embed@{server.base_url}", retry=FAST)
         assert len(e.embed_one("after one 429")) == 32
-        server.fail_embeddings(*[Reply(status=429, retry_after=0)] * 10)
+        server.queue_for("embeddings", *[Reply(status=429, retry_after=0)] * 10)
         with pytest.raises(RateLimitError):
             wb.embedder(f"openai-compat:embed@{server.base_url}", retry=1).embed("x")
 

@@ -45,6 +45,8 @@ _LAZY = {
     "RunAllFailed": "workbench.aio.driver:RunAllFailed",
     "iterate_in_thread": "workbench.aio.bridge:iterate_in_thread",
     "embedder": "workbench.models.embeddings:embedder",        # await e.aembed([...])
+    "image_client": "workbench.aio.images:image_client",
+    "AsyncImageClient": "workbench.aio.images:AsyncImageClient",
     "SemanticMemoryStore": "workbench.aio.memory:SemanticMemoryStore",
     "DocumentStore": "workbench.aio.memory:DocumentStore",
 }

@@ -229,17 +229,11 @@ def embedder(model: Any, *, normalize: bool = True, dimensions: int | None = Non
     provider's client (api_key=, base_url=, timeout=, retry=) or, in-process, to the load
     (device_map=, dtype=, local_files_only=, max_length=)."""
     from workbench.models.client import create_client
-    from workbench.models.strings import resolve_model
+    from workbench.models.strings import resolve_quietly
 
     if isinstance(model, Embedder):
         return model
-    import warnings
-
-    from workbench.models.strings import UnknownModelWarning
-
-    with warnings.catch_warnings():       # the chat catalogs' flags (tools, thinking) mean nothing here
-        warnings.simplefilter("ignore", UnknownModelWarning)
-        resolved = resolve_model(model)
+    resolved = resolve_quietly(model)
     provider = resolved.provider.name
     if provider == "hf":
         return HFEmbedder(resolved, normalize=normalize, **kwargs)

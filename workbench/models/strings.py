@@ -83,6 +83,15 @@ def resolve_model(model: "str | Model | ResolvedModel") -> ResolvedModel:
     return ResolvedModel(info, ModelSpec.unknown(model_id), None, base_url)
 
 
+def resolve_quietly(model: "str | Model | ResolvedModel") -> ResolvedModel:
+    """``resolve_model`` without the chat catalogs' UnknownModelWarning: for embedders and
+    image models, which those catalogs do not list and whose flags (tools, thinking) mean
+    nothing there."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownModelWarning)
+        return resolve_model(model)
+
+
 def _accepts_any_id(provider: str, model_id: str) -> bool:
     # Local paths for in-process providers are not "unknown models".
     return provider in ("hf", "llamacpp") and ("/" in model_id or model_id.endswith(".gguf"))

@@ -27,8 +27,8 @@ class FakeOllamaServer(FakeServer):
         elif method == "POST" and path == "/api/embed":
             from workbench.testing.embeddings import fake_embedding, inputs_of
 
-            reply = self.next_embedding_failure()
-            if reply is not None:
+            reply = self.next_for("embeddings")
+            if reply is not None and reply.is_error:
                 self.serve_reply(h, reply, body, False)
                 return
             texts = inputs_of(body if isinstance(body, dict) else {})

@@ -29,6 +29,8 @@ class FakeOpenAIServer(FakeServer):
             self.serve_reply(h, self.next_reply(body), body, stream)
         elif method == "POST" and path.endswith("/embeddings"):
             self.serve_embeddings(h, body)
+        elif method == "POST" and path.endswith("/images/generations"):
+            self.serve_images(h, body)
         elif method == "GET" and path.endswith("/models"):
             h.send_json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model",
                                                           "owned_by": "workbench"}]})
@@ -42,8 +44,8 @@ class FakeOpenAIServer(FakeServer):
             h.send_json(400, {"error": {"message": "'input' is required.", "type": "invalid_request_error",
                                         "code": None}})
             return
-        reply = self.next_embedding_failure()
-        if reply is not None:
+        reply = self.next_for("embeddings")
+        if reply is not None and reply.is_error:
             self.serve_reply(h, reply, body, False)
             return
         dim = int(body.get("dimensions") or self.embedding_dim)
@@ -56,6 +58,50 @@ class FakeOpenAIServer(FakeServer):
         tokens = sum(len(t.split()) for t in texts)
         h.send_json(200, {"object": "list", "data": data, "model": body.get("model", "fake-embed"),
                           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+    def serve_images(self, h, body: Any) -> None:
+        """The Images API: ``b64_json`` PNGs whose colour follows the prompt; with
+        ``stream`` the ``image_generation.partial_image`` / ``.completed`` events."""
+        from workbench.testing.images import prompt_png_b64
+
+        if not isinstance(body, dict) or not body.get("prompt"):
+            h.send_json(400, {"error": {"message": "'prompt' is required.", "type": "invalid_request_error",
+                                        "code": None}})
+            return
+        reply = self.next_for("images") or Reply()
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.is_error:
+            h.send_json(reply.status, {"error": {"message": reply.error or f"fake HTTP {reply.status}",
+                                                 "type": "image_generation_user_error" if reply.status == 400
+                                                 else reply.error_type,
+                                                 "code": "moderation_blocked" if reply.status == 400 else None}})
+            return
+        prompt, size = body["prompt"], body.get("size")
+        usage = {"input_tokens": len(prompt.split()), "output_tokens": 272, "total_tokens": len(prompt.split()) + 272,
+                 "input_tokens_details": {"text_tokens": len(prompt.split()), "image_tokens": 0}}
+        created = int(time.time())
+        if not body.get("stream"):
+            data = [{"b64_json": prompt_png_b64(prompt, size), "revised_prompt": f"{prompt} (revised)"}
+                    for _ in range(int(body.get("n") or 1))]
+            h.send_json(200, {"created": created, "data": data, "usage": usage, "output_format": "png",
+                              "size": size or "1024x1024", "quality": "medium", "background": "opaque"})
+            return
+        partials = int(body.get("partial_images") or 0)
+        common = {"created_at": created, "size": size or "1024x1024", "quality": "medium", "background": "opaque",
+                  "output_format": "png"}
+
+        def events():
+            for i in range(partials):
+                event = {"type": "image_generation.partial_image", "partial_image_index": i,
+                         "b64_json": prompt_png_b64(prompt, size, shade=(i + 1) / (partials + 1)), **common}
+                yield frame(b"event: image_generation.partial_image\ndata: " + json.dumps(event).encode() + b"\n\n",
+                            True)
+            done = {"type": "image_generation.completed", "b64_json": prompt_png_b64(prompt, size), "usage": usage,
+                    **common}
+            yield frame(b"event: image_generation.completed\ndata: " + json.dumps(done).encode() + b"\n\n", True)
+
+        h.send_stream(self.stream_content_type, events(), reply, self.stream_error_frame(reply))
 
     def error_body(self, reply: Reply) -> Any:
         return {"error": {"message": reply.error or f"fake HTTP {reply.status}",

@@ -156,7 +156,7 @@ class FakeServer:
     def __init__(self, replies: Iterable[Reply] = (), *, default: Reply | None = None,
                  host: str = "127.0.0.1", port: int = 0, responder: "Callable[[Any], Reply | None] | None" = None):
         self.default = default
-        self._embedding_failures: collections.deque[Reply] = collections.deque()
+        self._endpoint_replies: dict[str, collections.deque[Reply]] = {}
         self.responder = responder      # request body -> Reply, when nothing is queued (a model whose answer
                                         # depends on the prompt); None falls through to the default
         self.host = host
@@ -204,15 +204,18 @@ class FakeServer:
     # -- script -----------------------------------------------------------------------------------
     embedding_dim = 32          # the length of the fake embeddings (the request's "dimensions" wins)
 
-    def fail_embeddings(self, *replies: Reply) -> None:
-        """Queue error replies (e.g. ``Reply(status=429, retry_after=0)``) for the next
-        embedding requests; embeddings otherwise never consume the chat replies."""
+    def queue_for(self, endpoint: str, *replies: Reply) -> None:
+        """Script the next requests of another endpoint than chat ("embeddings", "images"):
+        an error Reply (``Reply(status=429, retry_after=0)``) fails one request; any other
+        Reply serves a normal answer with its ``delay`` / ``drop_after``. Those endpoints
+        never consume the chat replies."""
         with self._lock:
-            self._embedding_failures.extend(replies)
+            self._endpoint_replies.setdefault(endpoint, collections.deque()).extend(replies)
 
-    def next_embedding_failure(self) -> Reply | None:
+    def next_for(self, endpoint: str) -> Reply | None:
         with self._lock:
-            return self._embedding_failures.popleft() if self._embedding_failures else None
+            queued = self._endpoint_replies.get(endpoint)
+            return queued.popleft() if queued else None
 
     def add(self, *replies: Reply) -> None:
         """Queue replies, answered in order (then the default). Returns None, so a notebook
