@@ -60,6 +60,11 @@ class Coalescer:
 
     # -- internals --------------------------------------------------------------------------
     def _push(self, op: dict[str, Any]) -> None:
+        if op.get("field") == "image":        # only the newest picture of an image is worth sending
+            index = (op.get("image") or {}).get("index")
+            self._pending = [p for p in self._pending if not (
+                p.get("field") == "image" and p.get("lane") == op.get("lane")
+                and (p.get("image") or {}).get("index") == index)]
         last = self._pending[-1] if self._pending else None
         if (last is not None and op.get("field") in APPEND_FIELDS and "append" in op
                 and last.get("field") == op["field"] and last.get("lane") == op.get("lane")

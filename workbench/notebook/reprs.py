@@ -30,11 +30,13 @@ def footer_text(footer: dict[str, Any]) -> str:
     tokens = footer.get("output_tokens")
     if footer.get("input_tokens") is not None:
         parts.append(f"{footer['input_tokens']} in / {'~' if footer.get('estimated') else ''}{tokens} out tokens")
-    elif tokens is not None:
+    elif tokens is not None and not (footer.get("images") and footer.get("estimated")):   # no count for an image yet
         parts.append(f"{'~' if footer.get('estimated') else ''}{tokens} tokens")
     if footer.get("elapsed_s") is not None:
         parts.append(f"{footer['elapsed_s']:.2f} s")
-    if footer.get("tokens_per_s"):
+    if footer.get("images"):
+        parts.append(f"{footer['images']} image{'s' * (footer['images'] != 1)}")
+    elif footer.get("tokens_per_s"):
         parts.append(f"{footer['tokens_per_s']:.1f} tok/s")
     if footer.get("cut"):
         parts.append(cut_text(footer.get("limit")))
@@ -68,6 +70,7 @@ def snapshot_plain(state: dict[str, Any]) -> str:
             out.append("(thinking) " + lane["thinking"].strip())
         for tool in lane.get("tools") or []:
             out.append("tool: " + _tool_line(tool))
+        out.extend(f"[{_image_caption(image)}]" for image in lane.get("images") or [])
         if lane.get("text"):
             out.append(lane["text"])
     out.append("-- " + footer_text(state.get("footer") or {}))
@@ -92,6 +95,7 @@ def snapshot_markdown(state: dict[str, Any]) -> str:
             out.append("- tool `" + _tool_line(tool).replace("`", "'") + "`")
         if lane.get("tools"):
             out.append("")
+        out.extend(f"*[{_image_caption(image)}: in the HTML output]*\n" for image in lane.get("images") or [])
         if lane.get("text"):
             out.append(lane["text"] + "\n")
     out.append("*" + footer_text(state.get("footer") or {}) + "*")
@@ -116,6 +120,8 @@ def snapshot_html(state: dict[str, Any]) -> str:
                        f'<pre style="white-space:pre-wrap;color:#57606a">{esc(lane["thinking"])}</pre></details>')
         if lane.get("tools"):
             out.append(f'<ol class="wb-tools">{"".join(_tool_html(t) for t in lane["tools"])}</ol>')
+        if lane.get("images"):
+            out.append(images_html(lane["images"]))
         if lane.get("text"):
             out.append(answer_html(lane["text"]))
     footer_state = state.get("footer") or {}
@@ -169,6 +175,21 @@ def _tool_html(tool: dict[str, Any]) -> str:
     return (f'<li class="wb-tool wb-tool-{esc(status)}"><span class="wb-tool-status" style="color:{colour};'
             f'font-size:80%;text-transform:uppercase">{esc(status)}</span> '
             f'<code>{esc(str(tool.get("name")))}({esc(args_text)})</code>{result}</li>')
+
+
+def _image_caption(image: dict[str, Any]) -> str:
+    step = f"step {image.get('step')}/{image.get('total')}" if image.get("total") else ""
+    return f"image {int(image.get('index') or 0) + 1}" + (" (final)" if image.get("final") else f" {step}".rstrip())
+
+
+def images_html(images: list[dict[str, Any]]) -> str:
+    figures = "".join(
+        f'<figure class="wb-image" style="margin:4px 8px 4px 0;display:inline-block">'
+        f'<img src="{html.escape(str(image.get("src") or ""), quote=True)}" alt="{html.escape(_image_caption(image))}" '
+        f'style="max-width:512px;display:block;border:1px solid #d0d7de">'
+        f'<figcaption style="color:#57606a;font-size:80%">{html.escape(_image_caption(image))}</figcaption></figure>'
+        for image in images if image.get("src"))
+    return f'<div class="wb-images">{figures}</div>'
 
 
 def answer_html(text: str) -> str:

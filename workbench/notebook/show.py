@@ -44,6 +44,7 @@ class Answer(str):
     metadata: dict
     state: dict
     displayed: bool      # shown in a notebook output (which keeps the resume code, if any)
+    images: list         # the finished images of an image stream, as PNG bytes
 
     def __new__(cls, text: str, **attrs: Any):
         self = super().__new__(cls, text)
@@ -73,10 +74,13 @@ class ShowResult(Answer):
 
     def _summary(self) -> str:
         tokens = (self.usage or {}).get("output_tokens")
-        bits = [f"{len(self)} chars"] + ([f"{tokens} tokens"] if tokens else []) + [f"{self.elapsed_s:.2f} s"]
+        images = len(getattr(self, "images", None) or [])
+        bits = ([f"{images} image{'s' * (images != 1)}"] if images else [f"{len(self)} chars"]) + \
+            ([f"{tokens} tokens"] if tokens else []) + [f"{self.elapsed_s:.2f} s"]
         if self.status != "done":
             bits.append(self.status)
-        return f"<ShowResult {', '.join(bits)}; str(result) is the answer>"
+        where = "result.images holds the PNGs" if images else "str(result) is the answer"
+        return f"<ShowResult {', '.join(bits)}; {where}>"
 
 
 def has_frontend() -> bool:
@@ -112,6 +116,15 @@ def find_runner(stream: Any, depth: int = 6) -> Any:
                 v for v in frame.f_locals.values() if inspect.isgenerator(v) or inspect.isasyncgen(v)]
             todo.extend(v for v in inner if v is not None)
     return None
+
+
+def image_model(stream: Any) -> str | None:
+    """The model string of an image client's stream (shown in the footer from the start)."""
+    from workbench.models.images.client import BaseImageClient
+
+    frame = getattr(stream, "gi_frame", None) or getattr(stream, "ag_frame", None)
+    owner = frame.f_locals.get("self") if frame is not None else None
+    return owner.model_string if isinstance(owner, BaseImageClient) else None
 
 
 def model_of(runner: Any, depth: int = 0) -> str:
@@ -230,7 +243,8 @@ class ShowRun:
             answer = final
         return ShowResult(answer, thinking=stream.thinking, usage=dict(stream.usage), elapsed_s=stream.elapsed_s,
                           status=status, error=error, checkpoint=note, metadata=meta, state=state,
-                          displayed=self.handle is not None)
+                          displayed=self.handle is not None,
+                          images=[png for lane in stream.lanes.values() for png in lane.final_images()])
 
 
 def _token_limit(runner: Any, metadata: dict | None) -> int | None:
@@ -275,8 +289,8 @@ def show(stream: Iterable[StreamChunk], *, model: str | None = None, runner: Any
          checkpoint_path=None, render: str = "markdown") -> ShowResult:
     """Show a chunk stream live and return the final answer (see the module docstring)."""
     _check_stream(stream)
-    run = ShowRun(runner if runner is not None else find_runner(stream), model=model, widget=widget,
-                  checkpoint=checkpoint, resume_code=resume_code, metadata=metadata,
+    run = ShowRun(runner if runner is not None else find_runner(stream), model=model or image_model(stream),
+                  widget=widget, checkpoint=checkpoint, resume_code=resume_code, metadata=metadata,
                   checkpoint_path=checkpoint_path, render=render)
     failure = None
     try:
@@ -299,8 +313,8 @@ async def ashow(stream, *, model: str | None = None, runner: Any = None, widget:
                 metadata: dict | None = None, checkpoint_path=None, render: str = "markdown") -> ShowResult:
     """The async twin: ``await ashow(aclient.chat(..., stream=True))`` (same view, same result)."""
     _check_stream(stream)
-    run = ShowRun(runner if runner is not None else find_runner(stream), model=model, widget=widget,
-                  checkpoint=checkpoint, resume_code=resume_code, metadata=metadata,
+    run = ShowRun(runner if runner is not None else find_runner(stream), model=model or image_model(stream),
+                  widget=widget, checkpoint=checkpoint, resume_code=resume_code, metadata=metadata,
                   checkpoint_path=checkpoint_path, render=render)
     failure = None
     try:

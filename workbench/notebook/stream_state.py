@@ -19,6 +19,8 @@ from typing import Any, Callable
 from workbench.models.chunks import Phase, StreamChunk
 
 RESULT_PREVIEW_CHARS = 4000  # a tool result beyond this is cut in the view (never in history)
+PREVIEW_SIDE = 256           # an image preview in the live view: at most this many pixels a side
+FINAL_SIDE = 512             # a finished image in the live view (the saved output keeps the PNG)
 
 
 def lane_title(name: str) -> str:
@@ -45,6 +47,8 @@ class Lane:
     turns: int = 0
     rounds: int = 0             # runs of this lane with another lane speaking in between
     in_turn_text: bool = False
+    images: dict[int, dict[str, Any]] = field(default_factory=dict)   # per image: step, total, src
+    final_pngs: dict[int, bytes] = field(default_factory=dict)         # the finished images, full size
 
     @property
     def title(self) -> str:
@@ -52,7 +56,11 @@ class Lane:
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "thinking": self.thinking, "text": self.text,
-                "tools": [dict(t) for t in self.tools], "turns": self.turns, "rounds": self.rounds}
+                "tools": [dict(t) for t in self.tools], "turns": self.turns, "rounds": self.rounds,
+                "images": [dict(self.images[i]) for i in sorted(self.images)]}
+
+    def final_images(self) -> list[bytes]:
+        return [self.final_pngs[i] for i in sorted(self.final_pngs)]
 
 
 class StreamState:
@@ -105,10 +113,25 @@ class StreamState:
         if phase is Phase.DONE:
             return self._done(lane, chunk.content or {})
         if phase is Phase.IMAGE_PROGRESS:
-            info = chunk.content or {}
-            return [{"lane": lane.name, "field": "progress",
-                     "progress": {"step": info.get("step"), "total": info.get("total")}}]
+            return [self._image(lane, chunk.content or {})]
         return []
+
+    def _image(self, lane: Lane, info: dict[str, Any]) -> dict[str, Any]:
+        """A preview or a finished image: the view gets a small JPEG (a finished one as a
+        larger thumbnail); the finished PNG itself is kept for the saved output."""
+        from workbench.notebook.thumbnails import thumbnail_url
+
+        index = int(info.get("image_index") or 0)
+        final = bool(info.get("final"))
+        preview = info.get("preview")
+        entry = lane.images.get(index, {"index": index, "src": None})
+        entry.update(step=info.get("step"), total=info.get("total"), final=final)
+        if isinstance(preview, (bytes, bytearray)):
+            entry["src"] = thumbnail_url(bytes(preview), FINAL_SIDE if final else PREVIEW_SIDE)
+            if final:
+                lane.final_pngs[index] = bytes(preview)
+        lane.images[index] = entry
+        return {"lane": lane.name, "field": "image", "image": dict(entry)}
 
     def _delta(self, lane: Lane, phase: Phase, text: str) -> list[dict[str, Any]]:
         if not isinstance(text, str) or not text:
@@ -209,13 +232,24 @@ class StreamState:
     def footer(self) -> dict[str, Any]:
         elapsed = self.elapsed_s
         out = self.output_tokens
+        images = sum(len(lane.images) for lane in self.lanes.values())
+        rate = round(out / elapsed, 1) if elapsed > 0 and not images else None    # tok/s means nothing for an image
         return {"model": self.model, "input_tokens": self.usage.get("input_tokens"),
                 "output_tokens": out, "estimated": "output_tokens" not in self.usage or self.open_deltas > 0,
-                "elapsed_s": round(elapsed, 3), "tokens_per_s": round(out / elapsed, 1) if elapsed > 0 else None,
+                "elapsed_s": round(elapsed, 3), "tokens_per_s": rate, "images": images,
                 "status": self.status, "error": self.error, "cut": self.cut, "limit": self.limit}
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, *, saved: bool = False) -> dict[str, Any]:
+        """The whole state. ``saved``: what the output kept in the notebook shows: of the
+        images only the finished ones, each as its full PNG (no previews, no thumbnails)."""
+        shown = [lane for lane in self.lanes.values()
+                 if lane.text or lane.thinking or lane.tools or lane.images or len(self.lanes) == 1]
+        lanes = [lane.as_dict() for lane in shown]
+        if saved:
+            from workbench.notebook.thumbnails import png_url
+
+            for data, lane in zip(lanes, shown):
+                data["images"] = [{**lane.images[i], "src": png_url(lane.final_pngs[i])}
+                                  for i in sorted(lane.final_pngs)]
         return {"status": self.status, "model": self.model, "error": self.error, "render": self.render,
-                "lanes": [lane.as_dict() for lane in self.lanes.values()
-                          if lane.text or lane.thinking or lane.tools or len(self.lanes) == 1],
-                "footer": self.footer(), "checkpoint": self.checkpoint}
+                "lanes": lanes, "footer": self.footer(), "checkpoint": self.checkpoint}

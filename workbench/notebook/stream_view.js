@@ -18,8 +18,8 @@ function emptyState(model) {
 }
 
 function newLane(name) {
-  return { name, thinking: "", text: "", tools: [], settledHtml: "", settledLen: 0, tailHtml: "", tailLen: 0,
-           settledVersion: 0 };
+  return { name, thinking: "", text: "", tools: [], images: [], settledHtml: "", settledLen: 0, tailHtml: "",
+           tailLen: 0, settledVersion: 0 };
 }
 
 function lane(st, name) {
@@ -44,7 +44,8 @@ function loadFull(st, full) {
   st.lanes = new Map();
   for (const l of full.lanes || []) {
     const x = Object.assign(newLane(l.name), { title: l.title || l.name, thinking: l.thinking || "",
-                                               text: l.text || "", tools: l.tools || [] });
+                                               text: l.text || "", tools: l.tools || [],
+                                               images: l.images || [] });
     if (l.html) applyHtml(x, l.html);
     st.lanes.set(l.name, x);
   }
@@ -65,6 +66,10 @@ function applyOp(st, op) {
   else if (op.field === "tool") {
     const i = l.tools.findIndex((t) => t.id === op.tool.id);
     if (i >= 0) l.tools[i] = op.tool; else l.tools.push(op.tool);
+  } else if (op.field === "image") {
+    const i = l.images.findIndex((m) => m.index === op.image.index);
+    if (i >= 0) l.images[i] = op.image; else l.images.push(op.image);
+    l.images.sort((a, b) => a.index - b.index);
   }
 }
 
@@ -75,9 +80,10 @@ function fmtFooter(st) {
   const live = st.status === "streaming";
   const elapsed = f.elapsed_s == null ? null : Number(f.elapsed_s) + (live ? (Date.now() - st.footerAt) / 1000 : 0);
   if (f.input_tokens != null) parts.push(`${f.input_tokens} in / ${f.estimated ? "~" : ""}${f.output_tokens} out tokens`);
-  else if (f.output_tokens != null) parts.push(`${f.estimated ? "~" : ""}${f.output_tokens} tokens`);
+  else if (f.output_tokens != null && !(f.images && f.estimated)) parts.push(`${f.estimated ? "~" : ""}${f.output_tokens} tokens`);
   if (elapsed != null) parts.push(`${elapsed.toFixed(2)} s`);
-  if (f.output_tokens && elapsed) parts.push(`${(f.output_tokens / elapsed).toFixed(1)} tok/s`);
+  if (f.images) parts.push(`${f.images} image${f.images === 1 ? "" : "s"}`);
+  else if (f.output_tokens && elapsed) parts.push(`${(f.output_tokens / elapsed).toFixed(1)} tok/s`);
   if (f.cut) parts.push(f.limit ? `cut at the token limit (max_tokens=${f.limit})` : "cut at the token limit");
   const status = live ? "streaming…" : st.status;
   if (status !== "done") parts.push(status + (st.error ? ": " + st.error : ""));
@@ -99,7 +105,8 @@ function renderView(st, view) {
       box = document.createElement("div"); box.className = "wb-lane";
       box.innerHTML = '<div class="wb-lane-name"></div><details class="wb-thinking" open>' +
         '<summary>Thinking</summary><div class="wb-thinking-body"></div></details>' +
-        '<ol class="wb-tools"></ol><div class="wb-answer"><div class="wb-settled"></div><div class="wb-tail"></div></div>';
+        '<ol class="wb-tools"></ol><div class="wb-images"></div>' +
+        '<div class="wb-answer"><div class="wb-settled"></div><div class="wb-tail"></div></div>';
       el.insertBefore(box, view.footer);
       view.boxes.set(l.name, box);
       box.seenText = false;
@@ -121,6 +128,7 @@ function renderView(st, view) {
       return `<li class="wb-tool wb-tool-${esc(t.status)}"><span class="wb-tool-status">${esc(t.status)}</span> ` +
              `<code>${esc(t.name)}(${esc(args)})</code>${result}</li>`;
     }).join("");
+    renderImages(box.querySelector(".wb-images"), l.images);
     const answer = box.querySelector(".wb-answer");
     if (st.render === "text") {
       if (answer.dataset.len !== String(l.text.length)) {
@@ -154,6 +162,26 @@ function renderView(st, view) {
     view.note.textContent = `Saved checkpoint ${st.checkpoint.path}` +
       (st.checkpoint.resume_code ? "; the code that resumes it is shown when the run ends." : ".");
   }
+}
+
+// One figure per image: its newest preview (or the finished image) and a step counter. An
+// <img> is only given a new src when the picture changed.
+function renderImages(box, images) {
+  box.style.display = images.length ? "" : "none";
+  images.forEach((m, i) => {
+    let fig = box.children[i];
+    if (!fig) {
+      fig = document.createElement("figure"); fig.className = "wb-image";
+      fig.innerHTML = "<img><figcaption></figcaption>"; box.appendChild(fig);
+    }
+    const img = fig.querySelector("img");
+    if (m.src && img.getAttribute("src") !== m.src) img.setAttribute("src", m.src);
+    img.alt = `image ${m.index + 1}`;
+    fig.classList.toggle("wb-image-final", !!m.final);
+    fig.querySelector("figcaption").textContent = m.final ? `image ${m.index + 1}` :
+      (m.total ? `image ${m.index + 1} · step ${m.step}/${m.total}` : `image ${m.index + 1} · step ${m.step}`);
+  });
+  while (box.children.length > images.length) box.removeChild(box.lastChild);
 }
 
 function schedule(st) {

@@ -86,7 +86,7 @@ class StreamView(anywidget.AnyWidget):
         kernel is gone, JupyterLab shows "model not found" in its place. Static HTML,
         Markdown and text show the same final state anywhere.
         """
-        return static_bundle(self.stream.snapshot()), {}
+        return static_bundle(self.stream.snapshot(saved=True)), {}
 
     def _push(self, message: dict[str, Any] | None, *, settle: bool = False) -> None:
         if message is None or not self.alive:
@@ -186,4 +186,4 @@ class TerminalView:
     alive = False
 
     def bundle(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        return static_bundle(self.stream.snapshot()), {}
+        return static_bundle(self.stream.snapshot(saved=True)), {}

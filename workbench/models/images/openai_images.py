@@ -58,19 +58,17 @@ class OpenAIImageClient(BaseImageClient):
             raise ConfigurationError("partial_images= needs stream=True (the previews arrive as a stream).")
         return kwargs
 
-    @staticmethod
-    def response_chunks(response: Any) -> list[StreamChunk]:
+    def response_chunks(self, response: Any) -> list[StreamChunk]:
         """The chunks of a whole (non-streamed) answer."""
         data = list(response.data or [])
         chunks = [progress(1, 1, i, base64.b64decode(d.b64_json), final=True) for i, d in enumerate(data)
                   if d.b64_json]
         usage = _usage(getattr(response, "usage", None))
-        chunks.append(StreamChunk(Phase.DONE, {"usage": usage,
+        chunks.append(StreamChunk(Phase.DONE, {"usage": usage, "model": self.model_string,
                                                "revised_prompts": [getattr(d, "revised_prompt", None) for d in data]}))
         return chunks
 
-    @staticmethod
-    def event_chunks(event: Any, partials: int) -> list[StreamChunk]:
+    def event_chunks(self, event: Any, partials: int) -> list[StreamChunk]:
         """The chunks of one stream event (a partial image, or the finished one)."""
         kind = getattr(event, "type", "")
         total = partials + 1
@@ -79,7 +77,7 @@ class OpenAIImageClient(BaseImageClient):
             return [progress(index + 1, total, 0, base64.b64decode(event.b64_json))]
         if kind.endswith("completed"):
             return [progress(total, total, 0, base64.b64decode(event.b64_json), final=True),
-                    StreamChunk(Phase.DONE, {"usage": _usage(getattr(event, "usage", None))})]
+                    StreamChunk(Phase.DONE, {"usage": _usage(getattr(event, "usage", None)), "model": self.model_string})]
         return []
 
     def refusal(self, exc: BaseException) -> BaseException:
