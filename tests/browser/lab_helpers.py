@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -100,3 +101,28 @@ def wait_done(page, count: int, timeout_ms: int = 240_000, status: str = "done")
     page.wait_for_function(
         f"document.querySelectorAll('.wb-stream-static[data-status=\"{status}\"]').length >= {count}",
         timeout=timeout_ms)
+
+
+def shutdown_kernels(lab) -> None:
+    with urllib.request.urlopen(f"{lab.url}/api/kernels?token={lab.token}") as r:
+        kernels = json.loads(r.read())
+    for kernel in kernels:
+        request = urllib.request.Request(f"{lab.url}/api/kernels/{kernel['id']}?token={lab.token}", method="DELETE")
+        urllib.request.urlopen(request).close()
+
+
+@contextlib.contextmanager
+def saved_and_reopened(page, lab, browser, name: str):
+    """Save the open notebook, shut its kernel down, and yield ``name`` opened in a fresh page
+    (what a colleague sees tomorrow)."""
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_timeout(1500)
+    shutdown_kernels(lab)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    fresh = context.new_page()
+    try:
+        fresh.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
+        fresh.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
+        yield fresh
+    finally:
+        context.close()

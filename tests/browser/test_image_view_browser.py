@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lab_helpers import ARTIFACTS, REPO, open_and_run, wait_done, write_notebook
-from test_notebook_experience import shutdown_kernels, wait_idle
+from lab_helpers import ARTIFACTS, REPO, open_and_run, saved_and_reopened, wait_done, write_notebook
+from test_notebook_experience import wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -37,21 +37,11 @@ def test_live_previews_then_the_final_image_survives_a_reopen(lab, page, browser
     assert "result.images holds the PNGs" in page.locator(".jp-OutputArea-output").last.inner_text()
     page.screenshot(path=str(ARTIFACTS / "image_final_static.png"), full_page=True)
     wait_idle(page)
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_timeout(1500)
-    shutdown_kernels(lab)
-
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    fresh = context.new_page()
-    try:
-        fresh.goto(f"{lab.url}/lab/tree/images.ipynb?token={lab.token}")
+    with saved_and_reopened(page, lab, browser, "images.ipynb") as fresh:
         view = fresh.locator(".wb-stream-static").first
         view.wait_for(timeout=60_000)
-        img = view.locator(".wb-image img")
-        img.wait_for(timeout=30_000)
+        view.locator(".wb-image img").wait_for(timeout=30_000)
         fresh.wait_for_function("() => { const i = document.querySelector('.wb-stream-static .wb-image img');"
                                 " return i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
         fresh.screenshot(path=str(ARTIFACTS / "image_reopened.png"), full_page=True)
         assert "model not found" not in fresh.locator(".jp-Notebook .jp-Cell").nth(1).inner_text()
-    finally:
-        context.close()

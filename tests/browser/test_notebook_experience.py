@@ -10,13 +10,11 @@ Screenshots go to artifacts/browser/ (look at them).
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 
 import pytest
 
-from lab_helpers import ARTIFACTS, REPO, open_and_run, wait_done, write_notebook
+from lab_helpers import ARTIFACTS, REPO, open_and_run, saved_and_reopened, wait_done, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -79,14 +77,6 @@ def stop_when_streaming(page, screenshot: str | None = None) -> None:
     wait_idle(page)
 
 
-def shutdown_kernels(lab) -> None:
-    with urllib.request.urlopen(f"{lab.url}/api/kernels?token={lab.token}") as r:
-        kernels = json.loads(r.read())
-    for kernel in kernels:
-        request = urllib.request.Request(f"{lab.url}/api/kernels/{kernel['id']}?token={lab.token}", method="DELETE")
-        urllib.request.urlopen(request).close()
-
-
 def test_a_failing_magic_stops_run_all_with_a_short_message(lab, page):
     write_notebook(lab.root / "failing.ipynb", [SETUP, "%%aimu nosuchprovider:model\nHi", "print('after the failure')"])
     open_and_run(page, lab, "failing.ipynb")
@@ -112,15 +102,7 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_every_answer(lab, pa
     wait_done(page, 1)
     page.locator(".wb-gauge").first.wait_for(timeout=60_000)
     wait_idle(page)
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_timeout(1500)
-    shutdown_kernels(lab)
-
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    fresh = context.new_page()
-    try:
-        fresh.goto(f"{lab.url}/lab/tree/reopen.ipynb?token={lab.token}")
-        fresh.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
+    with saved_and_reopened(page, lab, browser, "reopen.ipynb") as fresh:
         view = fresh.locator(".wb-stream-static").first
         view.wait_for(timeout=60_000)
         fresh.wait_for_timeout(1500)
@@ -142,8 +124,6 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_every_answer(lab, pa
         fresh.screenshot(path=str(ARTIFACTS / "reopened_gauge_copy.png"), full_page=True)
         assert "model not found" not in gauge_cell.inner_text()
         assert "Weight cache" in gauge_cell.inner_text() and "when this cell ran" in gauge_cell.inner_text()
-    finally:
-        context.close()
 
 
 def test_the_stop_button_ends_the_run_and_resume_inserts_the_code_once(lab, page):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from lab_helpers import ARTIFACTS, REPO, open_and_run, write_notebook
-from test_notebook_experience import output_text, run_cell, shutdown_kernels, wait_idle
+from lab_helpers import ARTIFACTS, REPO, open_and_run, saved_and_reopened, write_notebook
+from test_notebook_experience import output_text, run_cell, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -74,14 +74,7 @@ def test_a_2000_row_benchmark_counts_every_row_and_ends_as_matrix_and_plots(lab,
     reopened = page.locator(".jp-Notebook .jp-Cell").nth(4).locator(".wb-bench-static")
     assert "2000 of 2000 rows stored" in reopened.inner_text()
 
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_timeout(1500)
-    shutdown_kernels(lab)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    fresh = context.new_page()
-    try:
-        fresh.goto(f"{lab.url}/lab/tree/bench.ipynb?token={lab.token}")
-        fresh.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
+    with saved_and_reopened(page, lab, browser, "bench.ipynb") as fresh:
         again = fresh.locator(".wb-bench-static").first
         again.wait_for(timeout=60_000)
         fresh.wait_for_timeout(1000)
@@ -90,8 +83,6 @@ def test_a_2000_row_benchmark_counts_every_row_and_ends_as_matrix_and_plots(lab,
         cell = fresh.locator(".jp-Notebook .jp-Cell").nth(1)
         assert cell.locator(".jp-OutputArea-output img").count() == 1
         assert "model not found" not in cell.inner_text()
-    finally:
-        context.close()
 
 
 SLOW = """slow = FakeOpenAIServer(default=Reply(text='1', delay=0.05)).start()
