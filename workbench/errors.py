@@ -224,3 +224,28 @@ class EmbeddingDimensionError(StoreError):
 
 class CallLogWarning(RuntimeWarning):
     """A call could not be written to the call log (the call itself went on)."""
+
+
+class WaitTimeout(WorkbenchError, TimeoutError):
+    """Waiting in this process (for an inference slot, for weights another thread is
+    loading) took longer than its limit; ``setting`` names how to change the limit."""
+
+    def __init__(self, message: str, *, setting: str = ""):
+        super().__init__(message)
+        self.setting = setting
+
+
+def wait_limit(env: str, default: float) -> float:
+    """Seconds from ``$env`` (a number > 0), else ``default``; a bad value names the fix."""
+    import os
+
+    text = os.environ.get(env, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigurationError(f"{env}={text!r} is not a number of seconds > 0 (e.g. {env}=600).")
+    return value

@@ -64,10 +64,19 @@ class Permit:
             pass
 
 
+SLOT_TIMEOUT_ENV = "WORKBENCH_SLOT_TIMEOUT"
+DEFAULT_SLOT_WAIT_S = 3600.0
+
+
 class InferenceScheduler:
-    def __init__(self, max_concurrent: int = 1, *, batch_window_s: float = 0.02, batching: bool = True):
+    def __init__(self, max_concurrent: int = 1, *, batch_window_s: float = 0.02, batching: bool = True,
+                 wait_timeout_s: float | None = None):
         if not isinstance(max_concurrent, int) or max_concurrent < 1:
             raise ValueError(f"max_concurrent must be an int >= 1, got {max_concurrent!r}.")
+        if wait_timeout_s is not None and not (isinstance(wait_timeout_s, (int, float)) and wait_timeout_s > 0):
+            raise ValueError(f"wait_timeout_s takes seconds > 0, got {wait_timeout_s!r}.")
+        # how long a request may wait for a slot (None: $WORKBENCH_SLOT_TIMEOUT, else an hour)
+        self.wait_timeout_s = wait_timeout_s
         self.max_concurrent = max_concurrent
         self.batch_window_s = batch_window_s
         self.batching = batching
@@ -109,16 +118,25 @@ class InferenceScheduler:
     def acquire(self, *, timeout: float | None = None, pool_key: Any = None,
                 factory: Callable[[], Any] | None = None, reset: Callable[[Any], None] | None = None,
                 slots: int = 1) -> Permit:
-        """Wait for a slot; with ``pool_key``/``factory``, lease a pooled context too."""
+        """Wait for a slot (at most ``timeout`` s, default ``wait_timeout_s``); with
+        ``pool_key``/``factory``, lease a pooled context too. Never waits forever: past the
+        limit it raises WaitTimeout naming the setting."""
+        from workbench.errors import WaitTimeout, wait_limit
+
         if slots > self.max_concurrent:
             raise ValueError(f"{slots} slots asked of a scheduler with max_concurrent={self.max_concurrent}.")
-        deadline = None if timeout is None else time.monotonic() + timeout
+        if timeout is None:
+            timeout = self.wait_timeout_s or wait_limit(SLOT_TIMEOUT_ENV, DEFAULT_SLOT_WAIT_S)
+        deadline = time.monotonic() + timeout
         with self._cond:
             while self._active + slots > self.max_concurrent:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    raise TimeoutError(f"No inference slot free within {timeout} s "
-                                       f"(max_concurrent={self.max_concurrent}).")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WaitTimeout(
+                        f"No inference slot came free within {timeout:g} s ({self._active} of "
+                        f"max_concurrent={self.max_concurrent} busy). Let requests wait longer with "
+                        f"InferenceScheduler(wait_timeout_s=...) or ${SLOT_TIMEOUT_ENV}, or give the scheduler "
+                        "more slots (max_concurrent=).", setting=SLOT_TIMEOUT_ENV)
                 self._cond.wait(left)
             self._active += slots
         return self._lease(slots, pool_key, factory, reset)

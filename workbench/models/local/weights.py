@@ -31,7 +31,7 @@ import contextlib
 import logging
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -225,6 +225,10 @@ class CacheEvent:
 
 
 # -- the registry --------------------------------------------------------------------------
+LOAD_TIMEOUT_ENV = "WORKBENCH_LOAD_TIMEOUT"
+DEFAULT_LOAD_WAIT_S = 3600.0     # a thread waiting for another's load of the same weights
+
+
 class WeightCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -251,7 +255,16 @@ class WeightCache:
             if leader:
                 future = self._pending[key] = Future()
         if not leader:
-            entry = future.result()
+            from workbench.errors import WaitTimeout, wait_limit
+
+            limit = wait_limit(LOAD_TIMEOUT_ENV, DEFAULT_LOAD_WAIT_S)
+            try:
+                entry = future.result(timeout=limit)
+            except FutureTimeout:
+                raise WaitTimeout(f"{model_id}: another thread has been loading these weights for over {limit:g} s; "
+                                  f"this one stopped waiting. Let it wait longer with ${LOAD_TIMEOUT_ENV} (seconds), "
+                                  "or look at the loading thread (a slow disk, a download).",
+                                  setting=LOAD_TIMEOUT_ENV) from None
             with self._lock:
                 entry.hits += 1
             return entry
