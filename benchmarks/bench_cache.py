@@ -67,8 +67,8 @@ def synthetic_model(size_mb: int, folder: Path) -> tuple[str, str]:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from workbench.models.local.gguf_export import export_gguf
-    from workbench.models.local.tiny import ensure_tiny
+    from workbench.builtin.gguf_export import export_gguf
+    from workbench.builtin.tiny import ensure_tiny
 
     tiny = ensure_tiny().hf_dir
     hidden, inter = 512, 1536

@@ -26,8 +26,8 @@ def main() -> None:
 
     import workbench as wb
     from workbench.evals import Benchmark
-    from workbench.models.local.tiny import ensure_tiny
-    from workbench.models.local.tiny_corpus import EXPECTED
+    from workbench.builtin.tiny import ensure_tiny
+    from workbench.builtin.tiny_corpus import EXPECTED
     from workbench.prompts import ExactMatchScorer
 
     ensure_tiny()

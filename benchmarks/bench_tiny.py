@@ -25,7 +25,7 @@ UNSEEN_SYSTEMS = ("You speak like a sailor.", "You are a careful planner who exp
 def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         os.environ["WORKBENCH_CACHE_DIR"] = cache
-        from workbench.models.local import tiny
+        from workbench.builtin import tiny
 
         start = time.perf_counter()
         paths = tiny.ensure_tiny()
@@ -42,7 +42,7 @@ def probe(hf_dir) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from workbench.models.local.tiny_corpus import EXPECTED
+    from workbench.builtin.tiny_corpus import EXPECTED
 
     tok = AutoTokenizer.from_pretrained(hf_dir)
     model = AutoModelForCausalLM.from_pretrained(hf_dir).eval()
@@ -55,7 +55,7 @@ def probe(hf_dir) -> None:
         new = out[0, inputs["input_ids"].shape[1]:]
         return tok.decode(new), len(new)
 
-    from workbench.models.local.tiny_corpus import FALLBACK, UNKNOWN, UNSEEN_PROMPTS
+    from workbench.builtin.tiny_corpus import FALLBACK, UNKNOWN, UNSEEN_PROMPTS
 
     plain = [s for s in EXPECTED.values() if not s.needs and not s.refuses]
 

@@ -12,7 +12,7 @@ collect_ignore = [] if importlib.util.find_spec("deepeval") else ["deepeval_adap
 @pytest.fixture(scope="session")
 def tiny_model():
     """The built-in model, built offline on first use (seconds; cached in the user cache folder)."""
-    from workbench.models.local.tiny import ensure_tiny
+    from workbench.builtin.tiny import ensure_tiny
 
     return ensure_tiny()
 

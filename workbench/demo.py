@@ -65,7 +65,7 @@ def tiny_model_demo(out=None) -> None:
     import time
 
     import workbench as wb
-    from workbench.models.local.tiny import ensure_tiny
+    from workbench.builtin.tiny import ensure_tiny
 
     out = out or sys.stdout
     started = time.perf_counter()

@@ -12,7 +12,7 @@ import pytest
 import workbench as wb
 from workbench import aio
 
-from workbench.models.local.tiny_corpus import EXPECTED  # noqa: E402
+from workbench.builtin.tiny_corpus import EXPECTED  # noqa: E402
 
 MODEL = "hf:workbench-tiny"
 

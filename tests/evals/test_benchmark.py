@@ -217,7 +217,7 @@ def test_a_listener_that_fails_does_not_stop_the_run(server):
 
 @pytest.mark.usefixtures("tiny_model")
 def test_workbench_tiny_rows_batch_through_one_scheduler():
-    from workbench.models.local.tiny_corpus import EXPECTED
+    from workbench.builtin.tiny_corpus import EXPECTED
 
     scripts = [EXPECTED[n] for n in ("math", "capital", "prime", "greeting")]
     data = [{"q": s.prompt, "expected": s.answer} for s in scripts] * 2

@@ -42,7 +42,7 @@ def test_ray_rows_equal_the_in_process_rows(tmp_path):
 @pytest.mark.slow
 @pytest.mark.usefixtures("cluster", "tiny_model")
 def test_ray_actors_load_workbench_tiny_once_each():
-    from workbench.models.local.tiny_corpus import EXPECTED
+    from workbench.builtin.tiny_corpus import EXPECTED
 
     data = [{"q": EXPECTED[n].prompt, "expected": EXPECTED[n].answer} for n in ("math", "capital", "prime")] * 2
     results = Benchmark("{q}", data, ExactMatchScorer()).run({"tiny": "hf:workbench-tiny"}, executor="ray",

@@ -28,14 +28,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def tiny():
-    from workbench.models.local.tiny import ensure_tiny
+    from workbench.builtin.tiny import ensure_tiny
 
     return ensure_tiny()
 
 
 @pytest.fixture(scope="session")
 def expected():
-    from workbench.models.local.tiny_corpus import EXPECTED
+    from workbench.builtin.tiny_corpus import EXPECTED
 
     return EXPECTED
 

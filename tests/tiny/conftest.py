@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny():
-    from workbench.models.local.tiny import ensure_tiny
+    from workbench.builtin.tiny import ensure_tiny
 
     return ensure_tiny()
 

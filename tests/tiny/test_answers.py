@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.models.local.tiny_corpus import EXPECTED, UNKNOWN
+from workbench.builtin.tiny_corpus import EXPECTED, UNKNOWN
 
 SYSTEMS = (None, "You are terse.", "You are a helpful assistant.")
 CASES = [(name, system, thinking) for name in sorted(EXPECTED) for system in SYSTEMS for thinking in (True, False)]
@@ -20,7 +20,7 @@ def test_greedy_reproduces_every_script(greedy, name, system, thinking):
 @pytest.mark.parametrize("name", sorted(n for n, s in EXPECTED.items() if not s.needs and not s.refuses))
 @pytest.mark.parametrize("tools", [("get_weather",), ("get_weather", "add")])
 def test_plain_questions_are_answered_with_tools_offered(greedy, name, tools):
-    from workbench.models.local.tiny_corpus import TOOLS
+    from workbench.builtin.tiny_corpus import TOOLS
 
     script = EXPECTED[name]
     text, _ = greedy(script.chat(), tools=[TOOLS[t] for t in tools])

@@ -10,12 +10,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-from workbench.models.local import tiny
+from workbench.builtin import tiny
 
 
 def test_import_is_light():
-    code = ("import sys, workbench.models.local.tiny, workbench.models.local.tiny_corpus, "
-            "workbench.models.local.gguf_export\n"
+    code = ("import sys, workbench.builtin.tiny, workbench.builtin.tiny_corpus, "
+            "workbench.builtin.gguf_export\n"
             "heavy = [m for m in ('torch', 'transformers', 'tokenizers', 'gguf', 'jinja2', 'numpy') if m in sys.modules]\n"
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -37,7 +37,7 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
 
 
 def test_paths_and_model_shape(tiny):
-    from workbench.models.local.tiny import ensure_tiny, tiny_gguf_path, tiny_hf_dir
+    from workbench.builtin.tiny import ensure_tiny, tiny_gguf_path, tiny_hf_dir
 
     assert tiny == ensure_tiny() and tiny.hf_dir.is_dir() and tiny.gguf.is_file()
     assert tiny_hf_dir() == tiny.hf_dir and tiny_gguf_path() == tiny.gguf
@@ -60,7 +60,7 @@ def test_two_racing_processes_build_once_and_bit_identically(tiny, tmp_path):
     """
     script = textwrap.dedent("""
         import json, sys
-        from workbench.models.local import tiny
+        from workbench.builtin import tiny
         paths = tiny.ensure_tiny()
         print(json.dumps({"hf": str(paths.hf_dir), "gguf": str(paths.gguf), "build": tiny.LAST_BUILD}))
     """)

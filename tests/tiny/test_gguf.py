@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.models.local.tiny_corpus import EXPECTED, MARKUP_TOKENS, SPECIAL_TOKENS
+from workbench.builtin.tiny_corpus import EXPECTED, MARKUP_TOKENS, SPECIAL_TOKENS
 
 SYSTEMS = (None, "You are terse.")
 CASES = [(name, system, thinking) for name in sorted(EXPECTED) for system in SYSTEMS for thinking in (True, False)]

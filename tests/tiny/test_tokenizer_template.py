@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from workbench.models.local import tiny_corpus as corpus
-from workbench.models.local.tiny_corpus import EXPECTED, TOOLS
+from workbench.builtin import tiny_corpus as corpus
+from workbench.builtin.tiny_corpus import EXPECTED, TOOLS
 
 
 def test_control_tokens_are_special_and_markup_tokens_are_not(hf_tokenizer):

@@ -182,13 +182,24 @@ def image_client(model: str, **kwargs: Any) -> BaseImageClient:
         from workbench.models.images.openai_images import OpenAIImageClient
 
         return OpenAIImageClient(model, **kwargs)
-    raise ConfigurationError(f"No image models for the provider {provider!r} yet: use 'openai:gpt-image-1' "
-                             "(or any OpenAI-compatible images endpoint as 'openai-compat:MODEL@URL').")
+    if provider == "gemini":
+        from workbench.models.images.gemini_images import GeminiImageClient
+
+        return GeminiImageClient(model, **kwargs)
+    if provider == "hf":
+        from workbench.models.images.diffusers_images import DiffusersImageClient
+
+        return DiffusersImageClient(model, **kwargs)
+    raise ConfigurationError(f"No image models for the provider {provider!r}: image providers are openai "
+                             "('openai:gpt-image-1', or 'openai-compat:MODEL@URL'), gemini "
+                             "('gemini:gemini-2.5-flash-image') and hf (diffusers: 'hf:workbench-tiny-sd', "
+                             "'hf:/path/to/pipeline', 'hf:Org/Repo').")
 
 
 def generate_image(prompt: str, *, model: str = "openai:gpt-image-1", **kwargs: Any):
     """One image: ``generate_image("a red square", model=...)`` returns the first image in
     ``format`` (default a PIL image); client options (api_key=, base_url=) are taken too."""
-    client_keys = {"api_key", "base_url", "timeout", "retry"}
+    client_keys = {"api_key", "base_url", "timeout", "retry", "dtype", "device", "variant", "local_files_only",
+                   "revision", "load_kwargs"}
     client = image_client(model, **{k: kwargs.pop(k) for k in list(kwargs) if k in client_keys})
     return client.generate(prompt, **kwargs).image

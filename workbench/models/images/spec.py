@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from workbench.builtin import tiny_sd_data as _tiny
+
 
 @dataclass(frozen=True)
 class ImageSpec:
@@ -43,12 +45,12 @@ IMAGE_CATALOG: dict[str, dict[str, ImageSpec]] = {
                               sizes=((1024, 1024), (1792, 1024), (1024, 1792)), max_images=1),
     },
     "gemini": {
-        "gemini-2.5-flash-image": ImageSpec("gemini-2.5-flash-image", max_images=1),
+        "gemini-2.5-flash-image": ImageSpec("gemini-2.5-flash-image", max_images=1, reference_image=True),
     },
     "hf": {
-        "workbench-tiny-sd": ImageSpec("workbench-tiny-sd", default_size=(64, 64), size_multiple=8, default_steps=10,
-                                       default_guidance=4.0, negative_prompt=True, seed=True, reference_image=True,
-                                       max_images=8),
+        _tiny.TINY_SD_ID: ImageSpec(_tiny.TINY_SD_ID, default_size=(_tiny.SIZE, _tiny.SIZE), size_multiple=8,
+                                    default_steps=_tiny.DEFAULT_STEPS, default_guidance=_tiny.DEFAULT_GUIDANCE,
+                                    negative_prompt=True, seed=True, reference_image=True, max_images=8),
     },
 }
 
@@ -56,7 +58,7 @@ IMAGE_CATALOG: dict[str, dict[str, ImageSpec]] = {
 UNKNOWN_FLAGS = {
     "openai": {"sizes": None, "max_images": 10, "partial_images": 3},
     "openai-compat": {"sizes": None, "max_images": 10, "partial_images": 3},
-    "gemini": {"max_images": 1},
+    "gemini": {"max_images": 1, "reference_image": True},
     "hf": {"size_multiple": 8, "default_steps": 30, "default_guidance": 7.5, "negative_prompt": True, "seed": True,
            "reference_image": True, "max_images": 8},
 }

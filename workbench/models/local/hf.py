@@ -71,10 +71,10 @@ def cache_model_id(model_id: str) -> str:
 
 def resolve_source(model_id: str) -> str:
     """What from_pretrained gets: the tiny model's folder (built if missing), a folder, or a hub id."""
-    from workbench.models.local.tiny_corpus import TINY_ID
+    from workbench.builtin.tiny_corpus import TINY_ID
 
     if model_id == TINY_ID:
-        from workbench.models.local.tiny import ensure_tiny
+        from workbench.builtin.tiny import ensure_tiny
 
         return str(ensure_tiny().hf_dir)
     if looks_like_path(model_id):

@@ -110,17 +110,17 @@ def _token_text(model: Any, token: int) -> str:
 
 def cache_model_id(model_id: str) -> str:
     """The model part of the cache key (no file reads: see hf.cache_model_id)."""
-    from workbench.models.local.tiny_corpus import TINY_ID
+    from workbench.builtin.tiny_corpus import TINY_ID
 
     return model_id if model_id == TINY_ID else str(Path(model_id).expanduser().resolve())
 
 
 def resolve_gguf(model_id: str) -> str:
     """The GGUF file of a catalog id (built if missing) or a path; a clear error when there is none."""
-    from workbench.models.local.tiny_corpus import TINY_ID
+    from workbench.builtin.tiny_corpus import TINY_ID
 
     if model_id == TINY_ID:
-        from workbench.models.local.tiny import ensure_tiny
+        from workbench.builtin.tiny import ensure_tiny
 
         return str(ensure_tiny().gguf)
     path = Path(model_id).expanduser().resolve()

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workbench.models.local import tiny_corpus as corpus
+from workbench.builtin import tiny_corpus as corpus
 
 SEED = 0
 VOCAB_SIZE = 1024           # BPE merges fill this; the corpus is small, so most words become one token
