@@ -9,6 +9,23 @@ import pytest
 collect_ignore = [] if importlib.util.find_spec("deepeval") else ["deepeval_adapters"]
 
 
+@pytest.fixture
+def heavy_modules_after():
+    """``heavy_modules_after(imports, heavy)``: which of the modules ``heavy`` a fresh
+    interpreter holds after running the import statements ``imports``."""
+    import json
+    import subprocess
+    import sys
+
+    def check(imports: str, heavy: tuple[str, ...]) -> list[str]:
+        code = (f"import json, sys\n{imports}\n"
+                f"print(json.dumps(sorted(set({list(heavy)!r}) & set(sys.modules))))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip())
+
+    return check
+
+
 @pytest.fixture(scope="session")
 def tiny_model():
     """The built-in model, built offline on first use (seconds; cached in the user cache folder)."""

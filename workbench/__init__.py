@@ -51,6 +51,7 @@ _LAZY = {
     "errors": "workbench.errors",
     "aio": "workbench.aio",
     "log": "workbench.log",
+    "tools": "workbench.tools",
     "embedder": "workbench.models.embeddings:embedder",
     "image_client": "workbench.models.images.client:image_client",
     "generate_image": "workbench.models.images.client:generate_image",

@@ -21,7 +21,7 @@ def test_tour_notebooks_are_committed_without_outputs():
 
 
 LOCAL = ("05_local_models_and_cache", "07_benchmarks_and_tuning",      # these load local weights
-         "09_history_and_memory")
+         "08_images", "09_history_and_memory")
 
 
 @pytest.mark.parametrize("name", [n for n in TOUR if n not in LOCAL])
@@ -62,6 +62,16 @@ def test_local_models_tour_notebook_runs(name, tmp_path):
         assert any("wb-tune-static" in h and "validation perfect" in h for h in html)
         assert any("wb-runs" in h and "tour-1" in h for h in html)
         assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
+    if name == "08_images":                     # pictures in every section, streams ended static, no noise
+        pngs = [o for o in outputs if "image/png" in o.get("data", {})]
+        assert len(pngs) >= 5
+        html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+        assert sum("wb-stream-static" in h and "<img" in h for h in html) >= 3   # tiny-sd, OpenAI, the agent
+        texts = [o.get("text") or o.get("data", {}).get("text/plain", "") for o in outputs]
+        assert any("refused: IMAGE_SAFETY" in t for t in texts)
+        assert any(".workbench/images/a-blue-square-" in t for t in texts)
+        assert not [o for o in outputs if o.get("name") == "stderr"], "warnings or progress bars in the tour"
+        assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     if name == "09_history_and_memory":         # the log table, a resumed conversation, real semantic hits
         texts = [o.get("text") or o.get("data", {}).get("text/plain", "") for o in outputs]
         html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]

@@ -13,13 +13,9 @@ from pathlib import Path
 from workbench.builtin import tiny
 
 
-def test_import_is_light():
-    code = ("import sys, workbench.builtin.tiny, workbench.builtin.tiny_corpus, "
-            "workbench.builtin.gguf_export\n"
-            "heavy = [m for m in ('torch', 'transformers', 'tokenizers', 'gguf', 'jinja2', 'numpy') if m in sys.modules]\n"
-            "print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+def test_import_is_light(heavy_modules_after):
+    assert heavy_modules_after("import workbench.builtin.tiny, workbench.builtin.tiny_corpus, workbench.builtin.gguf_export",
+                               ("torch", "transformers", "tokenizers", "gguf", "jinja2", "numpy")) == []
 
 
 def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):

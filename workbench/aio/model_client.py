@@ -159,9 +159,12 @@ class AsyncBaseModelClient:
             elif isinstance(step, RunTools):
                 results = []
                 concurrent = bool(getattr(state, "concurrent_tool_calls", False))
-                async for result in run_tool_calls(tools, step.calls, concurrent):
-                    results.append(result)
-                    yield StreamChunk(Phase.TOOL_RESULT, result)
+                async for item in run_tool_calls(tools, step.calls, concurrent):
+                    if isinstance(item, StreamChunk):     # a generator tool's progress, live
+                        yield item
+                        continue
+                    results.append(item)
+                    yield StreamChunk(Phase.TOOL_RESULT, item)
                 loop.tools_done(results)
 
     @staticmethod

@@ -47,11 +47,13 @@ async def prepare_toolset(state):
     return tools, tools.specs()
 
 
-async def run_tool_calls(tools, calls: list[dict[str, Any]], concurrent: bool) -> AsyncIterator[dict[str, Any]]:
-    """Results in call order (as ``ToolLoop.tools_done`` wants them)."""
+async def run_tool_calls(tools, calls: list[dict[str, Any]], concurrent: bool) -> AsyncIterator[Any]:
+    """Results in call order (as ``ToolLoop.tools_done`` wants them); one at a time, a generator
+    tool's progress StreamChunks come live before its result (concurrent calls drop them)."""
     if not concurrent or len(calls) < 2:
         for call in calls:
-            yield await run_tool_call(tools, call)
+            async for item in stream_tool_call(tools, call):
+                yield item
         return
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(run_tool_call(tools, call)) for call in calls]
@@ -60,17 +62,39 @@ async def run_tool_calls(tools, calls: list[dict[str, Any]], concurrent: bool) -
 
 
 async def run_tool_call(tools, call: dict[str, Any]) -> dict[str, Any]:
-    from workbench.tools.toolset import PreparedCall
+    result = None
+    async for item in stream_tool_call(tools, call):
+        result = item
+    return result
+
+
+async def stream_tool_call(tools, call: dict[str, Any]) -> AsyncIterator[Any]:
+    """A generator tool's progress chunks, then the call's result dict (last)."""
+    from workbench.models.chunks import StreamChunk
+    from workbench.tools.toolset import PreparedCall, ToolOutput, atool_items, tool_items
 
     prepared = tools.prepare(call)
     if not isinstance(prepared, PreparedCall):  # unknown tool, bad arguments: an error result for the model
-        return prepared
+        yield prepared
+        return
     awaited = prepared.is_async or (prepared.source == "mcp" and getattr(tools.mcp_client, "is_async", False))
     try:
-        if awaited:
+        if prepared.streams:
+            from workbench.aio.bridge import iterate_in_thread
+
+            items = atool_items(prepared.fn(**prepared.args)) if prepared.is_async else \
+                iterate_in_thread(lambda: tool_items(prepared.fn(**prepared.args)), name="workbench-aio-tool")
+            output = None
+            async for item in items:
+                if isinstance(item, ToolOutput):
+                    output = item.value
+                elif isinstance(item, StreamChunk):
+                    yield item
+        elif awaited:
             output = await prepared.fn(**prepared.args)
         else:
             output = await asyncio.to_thread(prepared.fn, **prepared.args)
     except Exception as exc:  # the tool's own failure goes back to the model, as in the sync client
-        return prepared.fail(exc)
-    return prepared.finish(output)  # raises TypeError for a forgotten await (a coroutine result)
+        yield prepared.fail(exc)
+        return
+    yield prepared.finish(output)  # raises TypeError for a forgotten await (a coroutine result)

@@ -96,7 +96,7 @@ class BaseModelClient(ChatState):
                         yield StreamChunk(Phase.TOOL_RESULT, result)
                 else:
                     for call in step.calls:
-                        result = tools.run_sync(call)
+                        result = yield from tools.run_streaming(call)    # a generator tool's progress, live
                         results.append(result)
                         yield StreamChunk(Phase.TOOL_RESULT, result)
                 loop.tools_done(results)

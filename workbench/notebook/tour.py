@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 TOUR = ("01_getting_started", "02_streaming_and_thinking", "03_tools_and_agents", "04_workflows",
-        "05_local_models_and_cache", "06_checkpoints", "07_benchmarks_and_tuning", "09_history_and_memory")
+        "05_local_models_and_cache", "06_checkpoints", "07_benchmarks_and_tuning", "08_images",
+        "09_history_and_memory")
 
 # nbconvert's default puts widget views first; they need JavaScript from a CDN to show.
 HTML_PRIORITY = ["text/html", "text/markdown", "image/svg+xml", "image/png", "image/jpeg",

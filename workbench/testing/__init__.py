@@ -22,6 +22,7 @@ _LAZY = {
     "FakeOpenAIServer": "workbench.testing.openai_server:FakeOpenAIServer",
     "FakeAnthropicServer": "workbench.testing.anthropic_server:FakeAnthropicServer",
     "FakeOllamaServer": "workbench.testing.ollama_server:FakeOllamaServer",
+    "FakeGeminiServer": "workbench.testing.gemini_server:FakeGeminiServer",
 }
 
 __all__ = sorted(_LAZY)

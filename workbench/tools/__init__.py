@@ -15,6 +15,7 @@ _LAZY = {
     "ArgumentError": "workbench.tools.coerce:ArgumentError",
     "MCPClient": "workbench.tools.mcp:MCPClient",
     "mcp_tools_to_openai": "workbench.tools.mcp:mcp_tools_to_openai",
+    "image_tool": "workbench.tools.image_tool:image_tool",
 }
 
 __all__ = sorted(_LAZY)

@@ -11,8 +11,12 @@
 
 The decorated function is unchanged and still callable; it gains ``__tool_spec__`` (the
 spec sent to models), ``__tool_is_async__`` (decided now, at decoration time, so the sync
-dispatcher can refuse async tools before running anything) and ``__tool_validate__``
-(checks and coerces a model's arguments, raising ``ArgumentError``).
+dispatcher can refuse async tools before running anything), ``__tool_streams__`` and
+``__tool_validate__`` (checks and coerces a model's arguments, raising ``ArgumentError``).
+
+A tool that reports progress is a generator: what it yields as StreamChunks goes out live
+in the caller's stream (an image tool's ``image_progress``), never to the model; what it
+returns (or the last other value it yields) is its output. See ``toolset.tool_items``.
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ def tool(fn: Callable | None = None, *, name: str | None = None, description: st
         "parameters": parameters_schema(fn, doc.params)}}
     fn.__tool_spec__ = spec
     fn.__tool_is_async__ = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None))
+        getattr(fn, "__call__", None)) or inspect.isasyncgenfunction(fn)
+    fn.__tool_streams__ = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
     fn.__tool_validate__ = functools.partial(bind_arguments, fn)
     return fn
 

@@ -2,8 +2,8 @@
 
 Every per-call decision lives in ``prepare(call)``: find the tool, check and coerce the
 arguments, and turn any problem into an error result for the model. Drivers then only
-execute: the sync one calls ``prepared.fn(**prepared.args)`` (``run_sync``), the async one
-awaits it or runs it in a thread. Python tools win on a name clash with MCP tools. A
+execute: the sync one calls ``prepared.fn(**prepared.args)`` (``run_streaming``, which
+relays a generator tool's progress chunks), the async one awaits it or runs it in a thread. Python tools win on a name clash with MCP tools. A
 failure of any kind while running a tool becomes an error result that goes back to the
 model, so the loop can continue.
 """
@@ -15,7 +15,7 @@ import dataclasses
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Generator, Iterable, Iterator
 
 from workbench.errors import ToolError
 
@@ -29,6 +29,7 @@ class PreparedCall:
     args: dict[str, Any]
     is_async: bool = False
     source: str = "python"   # "python" | "mcp"
+    streams: bool = False    # a generator tool: progress chunks, then its output
 
     def finish(self, output: Any) -> dict[str, Any]:
         if inspect.isawaitable(output):  # a programming error, not something the model can fix
@@ -74,7 +75,8 @@ class ToolSet:
         try:
             if fn is not None:
                 args = fn.__tool_validate__(call.get("arguments"))
-                return PreparedCall(call, fn, args, bool(getattr(fn, "__tool_is_async__", False)))
+                return PreparedCall(call, fn, args, bool(getattr(fn, "__tool_is_async__", False)),
+                                    streams=bool(getattr(fn, "__tool_streams__", False)))
             if any(s["function"]["name"] == name for s in self.mcp_specs()):
                 args = _require_dict(call.get("arguments"))
                 return PreparedCall(call, _mcp_caller(self.mcp_client, name), {"arguments": args},
@@ -84,7 +86,18 @@ class ToolSet:
             return error_result(call, exc)
 
     def run_sync(self, call: dict[str, Any]) -> dict[str, Any]:
-        """Run one requested call; never raises for the tool's own failures.
+        """Run one requested call; never raises for the tool's own failures (a generator
+        tool's progress is dropped: ``run_streaming`` relays it)."""
+        run = self.run_streaming(call)
+        while True:
+            try:
+                next(run)
+            except StopIteration as done:
+                return done.value
+
+    def run_streaming(self, call: dict[str, Any]) -> Generator[Any, None, dict[str, Any]]:
+        """Run one requested call, yielding a generator tool's progress chunks as they come;
+        returns the result for the model. Never raises for the tool's own failures.
 
         An async tool is refused with a ValueError: it is a programming error, not the model's.
         """
@@ -97,6 +110,14 @@ class ToolSet:
                 "(aio.client / aio.Agent), or make the tool a plain def.")
         try:
             output = prepared.fn(**prepared.args)
+            if prepared.streams:
+                items = tool_items(output)
+                output = None
+                for item in items:
+                    if isinstance(item, ToolOutput):
+                        output = item.value
+                    else:
+                        yield item
         except Exception as exc:
             return prepared.fail(exc)
         return prepared.finish(output)
@@ -108,6 +129,50 @@ class ToolSet:
             return [self.run_sync(c) for c in calls]
         with ThreadPoolExecutor(max_workers=max_workers or min(8, len(calls))) as pool:
             return list(pool.map(self.run_sync, calls))
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    """The output of a generator tool, after its progress chunks (see ``tool_items``)."""
+
+    value: Any
+
+
+def tool_items(generator: Iterator[Any]) -> Iterator[Any]:
+    """A generator tool's StreamChunks as they come, then one ToolOutput: its return value,
+    else the last value it yielded that was not a chunk. Closing this closes the tool."""
+    from workbench.models.chunks import StreamChunk
+
+    output = None
+    try:
+        while True:
+            try:
+                item = next(generator)
+            except StopIteration as done:
+                yield ToolOutput(done.value if done.value is not None else output)
+                return
+            if isinstance(item, StreamChunk):
+                yield item
+            else:
+                output = item
+    finally:
+        generator.close()
+
+
+async def atool_items(generator: Any) -> Any:
+    """``tool_items`` for an async generator tool (its last non-chunk value is the output)."""
+    from workbench.models.chunks import StreamChunk
+
+    output = None
+    try:
+        async for item in generator:
+            if isinstance(item, StreamChunk):
+                yield item
+            else:
+                output = item
+        yield ToolOutput(output)
+    finally:
+        await generator.aclose()
 
 
 def _mcp_caller(mcp_client, name: str) -> Callable[..., Any]:

@@ -160,7 +160,8 @@ def load_pipeline(folder: Path, class_name: str, dtype: str, placement: str, var
     import torch
 
     diffusers = _diffusers()
-    cls = getattr(diffusers, class_name, None)
+    with _quiet_progress():
+        cls = getattr(diffusers, class_name, None)
     if cls is None:
         raise ConfigurationError(f"{folder}: model_index.json names the pipeline {class_name}, which diffusers "
                                  f"{diffusers.__version__} does not have (a newer diffusers, or a custom pipeline).")
@@ -184,17 +185,25 @@ def load_pipeline(folder: Path, class_name: str, dtype: str, placement: str, var
 @contextlib.contextmanager
 def _quiet_progress():
     """No "Loading pipeline components" / "Loading weights" bars in the notebook output (the
-    load shows in the cache gauge); the user's own settings come back afterwards."""
+    load shows in the cache gauge), nor transformers' note that its image processors fall back
+    to Pillow without torchvision (diffusers imports them for pipelines' feature extractors; the
+    fallback is what a CPU install wants); the user's own settings come back afterwards."""
+    import logging
+
     from diffusers.utils import logging as df_logging
 
     from workbench.models.local.hf import _quiet_progress as quiet_transformers
 
     was_on = df_logging.is_progress_bar_enabled()
     df_logging.disable_progress_bar()
+    imports = logging.getLogger("transformers.utils.import_utils")
+    level = imports.level
+    imports.setLevel(logging.ERROR)
     try:
         with quiet_transformers():
             yield
     finally:
+        imports.setLevel(level)
         if was_on:
             df_logging.enable_progress_bar()
 
@@ -381,7 +390,8 @@ class DiffusersImageClient(BaseImageClient):
         if weights.img2img is None:
             diffusers = _diffusers()
             try:
-                weights.img2img = diffusers.AutoPipelineForImage2Image.from_pipe(weights.pipe)
+                with _quiet_progress():
+                    weights.img2img = diffusers.AutoPipelineForImage2Image.from_pipe(weights.pipe)
             except (ValueError, KeyError) as exc:
                 raise ConfigurationError(f"{self.model_string} ({weights.class_name}) has no image-to-image "
                                          f"pipeline, so it takes no reference_image= ({exc}).") from None
