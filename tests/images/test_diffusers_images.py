@@ -87,7 +87,12 @@ def test_a_stream_counts_the_pipelines_steps_previews_from_latents_and_ends_with
     assert steps == list(range(1, 13)) and all(p["total"] == 12 for p in progress)
     previews = [p["preview"] for p in progress if not p["final"] and p["preview"] is not None]
     assert len(previews) == 3                                       # steps 3, 6, 9 (12 is the final image)
-    assert data.dominant_colour(pixels(previews[-1])) == "green"  # the projection of the predicted latents
+    assert all(data.dominant_colour(pixels(p)) == "green" for p in previews)
+    # the predicted clean latents, projected: near the colour from the first preview on (the noisy
+    # latents of step 5 of 50 are over 100 away)
+    early = [c.content["preview"] for c in ic.generate("a green circle", stream=True, preview_every=5, seed=1, steps=50)
+             if c.phase is Phase.IMAGE_PROGRESS and c.content["preview"] and not c.content["final"]][0]
+    assert data.colour_error(pixels(early), "green") < 70
     final = [p for p in progress if p["final"]]
     assert len(final) == 1 and data.shape_of(pixels(final[0]["preview"])) == "circle"
     done = chunks[-1]

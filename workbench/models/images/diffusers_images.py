@@ -449,7 +449,9 @@ class DiffusersImageClient(BaseImageClient):
 
         def step_keeping_x0(*args, **kw):
             out = original_step(*args, **kw)
-            x0 = getattr(out, "pred_original_sample", None)
+            # return_dict=False (what pipelines pass): (prev_sample, pred_original_sample) where
+            # the scheduler has one (DDIM, Euler...), else (prev_sample,): then the latents serve.
+            x0 = out[1] if isinstance(out, tuple) and len(out) > 1 else getattr(out, "pred_original_sample", None)
             if x0 is not None:
                 captured["x0"] = x0
             return out
