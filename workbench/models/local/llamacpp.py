@@ -3,11 +3,12 @@
     c = wb.client("llamacpp:workbench-tiny")                  # the built-in model's GGUF
     c = wb.client("llamacpp:/models/qwen3-8b-q4.gguf", n_ctx=8192, n_gpu_layers=-1)
 
-What is shared: one llama.cpp *model* (``llama_cpp._internals.LlamaModel``, the weights)
-per ``(path, n_gpu_layers, use_mmap)`` lives in the kernel-wide weight cache. Each client
-gets its own *context* (``_internals.LlamaContext``: KV cache, compute buffers), or leases
-one from its scheduler's pool. We drive the context ourselves (tokenize, decode, sample)
-instead of through ``llama_cpp.Llama``, because ``Llama`` always loads its own model.
+What is shared: one llama.cpp *model* (the weights) per ``(path, n_gpu_layers, use_mmap)``
+lives in the kernel-wide weight cache. Each client gets its own *context* (KV cache,
+compute buffers), or leases one from its scheduler's pool. We drive the context ourselves
+(tokenize, decode, sample) instead of through ``llama_cpp.Llama``, because ``Llama`` always
+loads its own model; every call into llama-cpp-python's low-level API is in
+``llamacpp_native`` (with its version check and its errors).
 
 The prompt comes from the GGUF's own chat template (``tokenizer.chat_template``), rendered
 here with Jinja2 (tools, ``enable_thinking``). A GGUF that fails to load raises
@@ -18,7 +19,6 @@ Cleared weights: see ``weights.py`` (WeightsClearedError; ``reload()``).
 from __future__ import annotations
 
 import codecs
-import ctypes
 import threading
 import time
 import uuid
@@ -32,7 +32,7 @@ from workbench.models.chunks import StreamChunk
 from workbench.models.client import BaseModelClient
 from workbench.models.inputs import message_images
 from workbench.models.local import chat_template
-from workbench.models.local.llamacpp_log import captured_log, failure_reason
+from workbench.models.local import llamacpp_native as native
 from workbench.models.local.toolcalls import OutputSplitter, cut_at_stop, stop_strings
 from workbench.models.local.weights import CACHE, CacheEntry, Loaded
 from workbench.models.turn import done_chunk
@@ -45,7 +45,7 @@ CLOSE_WAIT_S = 60.0          # close()/reload() wait this long for a running tur
 
 @dataclass
 class LlamaWeights:
-    model: Any                       # llama_cpp._internals.LlamaModel
+    model: Any                       # a llama_cpp._internals.LlamaModel (see llamacpp_native)
     path: str
     chat_template: str | None
     bos: str
@@ -60,35 +60,23 @@ class LlamaWeights:
 
 
 def _load_weights(path: str, label: str, n_gpu_layers: int, use_mmap: bool) -> Loaded:
-    import llama_cpp
-    from llama_cpp import _internals
-
-    params = llama_cpp.llama_model_default_params()
-    params.n_gpu_layers = n_gpu_layers
-    params.use_mmap = use_mmap
-    with captured_log() as log:
-        try:
-            model = _internals.LlamaModel(path_model=path, params=params, verbose=True)
-        except ValueError as exc:
-            raise ConfigurationError(
-                f"llamacpp:{label}: llama.cpp could not load {path!r}: {failure_reason(log) or exc}. Check "
-                f"that the file is a complete GGUF for an architecture this llama-cpp-python supports.") from exc
-    meta = model.metadata()
-    weights = LlamaWeights(
-        model=model, path=path, chat_template=meta.get("tokenizer.chat_template"),
-        bos=_token_text(model, model.token_bos()), eos=_token_text(model, model.token_eos()),
-        n_ctx_train=model.n_ctx_train(), size=int(llama_cpp.llama_model_size(model.model)))
-    return Loaded(weights, bytes_by_device=_bytes_by_device(model, weights.size, n_gpu_layers),
+    try:
+        model = native.load_model(path, n_gpu_layers, use_mmap)
+    except native.NativeError as exc:
+        raise ConfigurationError(
+            f"llamacpp:{label}: llama.cpp could not load {path!r}: {exc.reason}. Check "
+            f"that the file is a complete GGUF for an architecture this llama-cpp-python supports.") from exc
+    facts = native.model_facts(model)
+    weights = LlamaWeights(model=model, path=path, chat_template=facts["chat_template"], bos=facts["bos"],
+                           eos=facts["eos"], n_ctx_train=facts["n_ctx_train"], size=facts["size"])
+    return Loaded(weights, bytes_by_device=_bytes_by_device(facts["n_layer"], weights.size, n_gpu_layers),
                   close=_close_weights, label=label)
 
 
-def _bytes_by_device(model: Any, size: int, n_gpu_layers: int) -> dict[str, int]:
-    import llama_cpp
-
-    if n_gpu_layers == 0 or not llama_cpp.llama_supports_gpu_offload():
+def _bytes_by_device(n_layer: int, size: int, n_gpu_layers: int) -> dict[str, int]:
+    if n_gpu_layers == 0 or not native.gpu_offload_supported():
         return {"cpu": size}
     # llama.cpp does not report per-device sizes; split by the share of offloaded layers.
-    n_layer = max(1, llama_cpp.llama_model_n_layer(model.model))
     share = 1.0 if n_gpu_layers < 0 else min(1.0, n_gpu_layers / n_layer)
     gpu = int(size * share)
     return {k: v for k, v in {"gpu": gpu, "cpu": size - gpu}.items() if v}
@@ -101,11 +89,7 @@ def _close_weights(weights: LlamaWeights) -> None:
     for ctx in weights.contexts:
         ctx.close()
     weights.contexts.clear()
-    weights.model.close()     # also frees any context still registered on it
-
-
-def _token_text(model: Any, token: int) -> str:
-    return model.token_get_text(token) if token >= 0 else ""
+    native.close_model(weights.model)
 
 
 def cache_model_id(model_id: str) -> str:
@@ -132,29 +116,13 @@ def resolve_gguf(model_id: str) -> str:
 
 
 # -- one context (KV cache) -------------------------------------------------------------------
-class _Context:
-    def __init__(self, weights: LlamaWeights, n_ctx: int, n_batch: int, n_threads: int | None):
-        import llama_cpp
-        from llama_cpp import _internals
+class _Context(native.Context):
+    """A native context that knows its weights (a clear closes every context of them)."""
 
-        params = llama_cpp.llama_context_default_params()
-        params.n_ctx = n_ctx
-        params.n_batch = params.n_ubatch = min(n_batch, n_ctx)
-        if n_threads:
-            params.n_threads = params.n_threads_batch = n_threads
-        self.ctx = _internals.LlamaContext(model=weights.model, params=params, verbose=False)
-        self.batch = _internals.LlamaBatch(n_tokens=params.n_batch, embd=0, n_seq_max=1, verbose=False)
-        self.n_ctx = self.ctx.n_ctx()
-        self.n_batch = params.n_batch
+    def __init__(self, weights: LlamaWeights, n_ctx: int, n_batch: int, n_threads: int | None):
+        super().__init__(weights.model, n_ctx, n_batch, n_threads)
         self.weights = weights
         weights.contexts.append(self)
-
-    def clear(self) -> None:
-        self.ctx.kv_cache_clear()
-
-    def close(self) -> None:
-        self.batch.close()
-        self.ctx.close()
 
 
 class LlamaCppClient(BaseModelClient):
@@ -224,8 +192,7 @@ class LlamaCppClient(BaseModelClient):
         start = time.perf_counter()
         with self._entry.use() as weights:
             prompt = render_prompt(weights, messages, tools, options, self.model_string)
-            tokens = weights.model.tokenize(prompt.encode("utf-8"), add_bos=weights.model.add_bos_token(),
-                                            special=True)
+            tokens = native.tokenize(weights.model, prompt)
             n_ctx = self.n_ctx(weights)
             if len(tokens) >= n_ctx:
                 raise ContextOverflowError(
@@ -262,28 +229,25 @@ class LlamaCppClient(BaseModelClient):
     def _decode(self, context: _Context, weights: LlamaWeights, tokens: list[int],
                 options: dict[str, Any]) -> Iterator[Any]:
         """Text deltas, then one ``(count, finish_reason)``; stops between tokens when abandoned."""
-        import llama_cpp
-
-        ctx, batch, model = context.ctx, context.batch, weights.model
+        model = weights.model
         context.clear()
         max_tokens = options.get("max_tokens", options.get("max_new_tokens")) or DEFAULT_MAX_TOKENS
         max_tokens = min(int(max_tokens), context.n_ctx - len(tokens))
-        sampler = _sampler(options)
+        sampler = native.sampler(options)
         stops = stop_strings(options.get("stop"))
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         text, count, finish = "", 0, "length"
         try:
             for i in range(0, len(tokens), context.n_batch):
-                batch.set_batch(tokens[i:i + context.n_batch], n_past=i, logits_all=False)
-                _decode_checked(ctx, batch)
+                _decode_checked(context, tokens[i:i + context.n_batch], i, False)
             n_past = len(tokens)
             while count < max_tokens:
-                token = llama_cpp.llama_sampler_sample(sampler.sampler, ctx.ctx, -1)
-                if llama_cpp.llama_vocab_is_eog(model.vocab, token):
+                token = context.sample(sampler)
+                if native.is_end(model, token):
                     finish = "stop"
                     break
                 count += 1
-                delta = utf8.decode(_piece(model, token))
+                delta = utf8.decode(native.piece(model, token))
                 if delta:
                     text += delta
                     if stops:
@@ -296,8 +260,7 @@ class LlamaCppClient(BaseModelClient):
                     yield delta
                 if count >= max_tokens:
                     break
-                batch.set_batch([token], n_past=n_past, logits_all=True)
-                _decode_checked(ctx, batch)
+                _decode_checked(context, [token], n_past, True)
                 n_past += 1
             tail = utf8.decode(b"", final=True)
             if tail:
@@ -324,7 +287,7 @@ class _OwnContext:
         self.client._context_lock.acquire()
         try:
             ctx = self.client._context
-            if ctx is None or ctx.weights is not self.weights or ctx.ctx.ctx is None:
+            if ctx is None or ctx.weights is not self.weights or not ctx.alive:
                 ctx = self.client._context = self.client._new_context(self.weights)
             return ctx
         except BaseException:
@@ -341,7 +304,7 @@ class _PermitContext:
         context = permit.context
         # A pooled context of weights that were cleared (and maybe reloaded at the same
         # address) is closed: replace it rather than decode on a freed llama_context.
-        if context is None or context.weights is not weights or context.ctx.ctx is None:
+        if context is None or context.weights is not weights or not context.alive:
             permit.context = factory()
 
     def __enter__(self) -> _Context:
@@ -351,39 +314,12 @@ class _PermitContext:
         self.permit.release()
 
 
-def _decode_checked(ctx: Any, batch: Any) -> None:
+def _decode_checked(context: _Context, tokens: list[int], n_past: int, logits_all: bool) -> None:
     try:
-        ctx.decode(batch)
-    except RuntimeError as exc:
-        raise ProviderError(f"llama.cpp failed to decode: {exc}. The context may be full (raise n_ctx).",
+        context.decode(tokens, n_past, logits_all)
+    except native.NativeError as exc:
+        raise ProviderError(f"llama.cpp failed to decode: {exc.reason}. The context may be full (raise n_ctx).",
                             provider=KIND) from exc
-
-
-def _piece(model: Any, token: int) -> bytes:
-    import llama_cpp
-
-    buf = ctypes.create_string_buffer(64)
-    n = llama_cpp.llama_token_to_piece(model.vocab, token, buf, len(buf), 0, False)
-    if n < 0:                          # the piece is longer than the buffer: retry at its size
-        buf = ctypes.create_string_buffer(-n)
-        n = llama_cpp.llama_token_to_piece(model.vocab, token, buf, len(buf), 0, False)
-    return buf.raw[:n]
-
-
-def _sampler(options: dict[str, Any]):
-    from llama_cpp import _internals
-
-    sampler = _internals.LlamaSampler()
-    temperature = options.get("temperature")
-    if temperature is None or float(temperature) <= 0:
-        sampler.add_greedy()
-        return sampler
-    if options.get("top_p") is not None:
-        sampler.add_top_p(float(options["top_p"]), 1)
-    sampler.add_temp(float(temperature))
-    seed = options.get("seed")
-    sampler.add_dist(int(seed) if seed is not None else int.from_bytes(__import__("os").urandom(4), "little"))
-    return sampler
 
 
 # -- chat template ---------------------------------------------------------------------------
