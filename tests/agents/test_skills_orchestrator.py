@@ -105,3 +105,36 @@ def test_orchestrator_worker_names_must_be_distinct(make_client):
     with pytest.raises(ConfigurationError, match="distinct"):
         OrchestratorAgent.assemble(make_client(), "s", workers=[Agent(make_client(), name="w"),
                                                                  Agent(make_client(), name="w")])
+
+
+@pytest.mark.parametrize("concurrent", [False, True], ids=["one-by-one", "concurrent"])
+def test_a_streaming_orchestrator_shows_each_workers_chunks_live_tagged_with_its_name(server, make_client,
+                                                                                    concurrent):
+    from workbench.models.chunks import Phase
+
+    with FakeOpenAIServer() as research, FakeOpenAIServer() as writing:
+        research.add(Reply(text="three good sources", thinking="where to look"))
+        writing.add(Reply(text="a short brief"))
+        researcher = Agent(make_client(research), system_message="You research.", name="researcher")
+        writer = Agent(make_client(writing), system_message="You write.", name="writer")
+        server.add(Reply(tool_calls=[ToolCall("researcher", {"task": "find sources"}, id="r"),
+                                     ToolCall("writer", {"task": "write it"}, id="w")]),
+                   Reply(text="Brief ready."))
+        boss = OrchestratorAgent.assemble(make_client(), "Split the work.", workers=[researcher, writer],
+                                          concurrent_tool_calls=concurrent)
+        chunks = list(boss.run("Brief on X", stream=True))
+    by_agent = {}
+    for chunk in chunks:
+        if chunk.phase in (Phase.TEXT, Phase.THINKING):
+            by_agent.setdefault(chunk.agent, []).append((chunk.phase, chunk.content))
+    assert "".join(t for p, t in by_agent["researcher"] if p is Phase.TEXT) == "three good sources"
+    assert "".join(t for p, t in by_agent["researcher"] if p is Phase.THINKING) == "where to look"
+    assert "".join(t for _, t in by_agent["writer"]) == "a short brief"
+    assert "".join(t for _, t in by_agent["orchestrator"]) == "Brief ready."
+    order = [(c.phase, c.agent) for c in chunks if c.phase in (Phase.TOOL_CALL, Phase.TOOL_RESULT, Phase.TEXT)]
+    first_worker_text = order.index((Phase.TEXT, "researcher"))
+    first_result = order.index((Phase.TOOL_RESULT, "orchestrator"))
+    assert order.index((Phase.TOOL_CALL, "orchestrator")) < first_worker_text < first_result   # live, in between
+    results = [m for m in boss.model_client.messages if m["role"] == "tool"]
+    assert [m["content"] for m in results] == ["three good sources", "a short brief"]   # the answers, no thinking
+    assert researcher.model_client.messages[-1]["content"] == "three good sources"

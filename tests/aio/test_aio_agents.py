@@ -253,6 +253,30 @@ def test_orchestrator_runs_async_workers_concurrently(fake_server):
     assert {t["function"]["name"] for t in boss_server.requests[0].body["tools"]} == {"alice", "bob"}
 
 
+@pytest.mark.parametrize("concurrent", [False, True], ids=["one-by-one", "concurrent"])
+def test_a_streaming_orchestrator_relays_its_async_workers_chunks_live(fake_server, concurrent):
+    from workbench.models.chunks import Phase
+
+    workers = [aio.Agent(openai(fake_server(Reply(text=f"{name} says hi"))), name=name) for name in ("alice", "bob")]
+    delegate = [ToolCall("alice", {"task": "greet"}), ToolCall("bob", {"task": "greet"})]
+    boss = aio.OrchestratorAgent.assemble(openai(fake_server(Reply(tool_calls=delegate), Reply(text="both greeted"))),
+                                          "Delegate.", workers=workers, concurrent_tool_calls=concurrent)
+
+    async def main():
+        return [c async for c in await boss.run("greet everyone", stream=True)]
+
+    chunks = asyncio.run(main())
+    texts = {}
+    for chunk in chunks:
+        if chunk.phase is Phase.TEXT:
+            texts[chunk.agent] = texts.get(chunk.agent, "") + chunk.content
+    assert texts == {"alice": "alice says hi", "bob": "bob says hi", "orchestrator": "both greeted"}
+    order = [(c.phase, c.agent) for c in chunks]
+    assert order.index((Phase.TEXT, "alice")) < order.index((Phase.TOOL_RESULT, "orchestrator"))
+    assert [m["content"] for m in boss.model_client.messages if m["role"] == "tool"] == ["alice says hi",
+                                                                                           "bob says hi"]
+
+
 def test_router_evaluator_and_plan_from_client(server):
     server.add(Reply(text="billing"), Reply(text="Refund issued."))
     router = aio.Router.from_client(openai(server), {"billing": "You do billing.", "tech": "You fix things."})

@@ -2,14 +2,12 @@
 
 ``drive(...)`` is a generator of StreamChunks whose return value is the run's answer, so
 ``answer = yield from drive(...)`` nests runs and streams inner chunks live. Parallel
-work runs in a ThreadPoolExecutor; its chunks cross over through a queue as they come.
+work runs in a thread pool; its chunks cross over as they come (``workbench.relay``).
 """
 
 from __future__ import annotations
 
 import inspect
-import queue
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generator, Iterator
 
 from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, RunOwn, chat_outcome, chat_started,
@@ -17,7 +15,6 @@ from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunA
 from workbench.models.chunks import Phase, StreamChunk
 from workbench.models.turn import AnswerText
 
-_DONE = object()
 
 
 def drive(runner, task: str, images: list | None = None, generate_kwargs: dict | None = None,
@@ -103,29 +100,11 @@ def _run_own(effect: RunOwn, stream: bool) -> Generator[StreamChunk, None, Any]:
 def _run_all(effect: RunAll, stack: tuple, stream: bool) -> Generator[StreamChunk, None, list[Outcome]]:
     if not effect.items:
         return []
-    chunks: queue.Queue = queue.Queue()
+    from workbench.relay import relay_threads
 
-    def work(runner, task):
-        try:
-            inner = drive(runner, task, effect.images, effect.generate_kwargs, stream, stack)
-            while True:
-                try:
-                    chunks.put(next(inner))
-                except StopIteration as stop:
-                    return stop.value
-        finally:
-            chunks.put(_DONE)
-
-    workers = effect.max_workers or min(8, len(effect.items))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-parallel") as pool:
-        futures = [pool.submit(work, runner, task) for runner, task in effect.items]
-        remaining = len(futures)
-        while remaining:
-            item = chunks.get()
-            if item is _DONE:
-                remaining -= 1
-            else:
-                yield item
+    makers = [lambda runner=runner, task=task: drive(runner, task, effect.images, effect.generate_kwargs, stream,
+                                                     stack) for runner, task in effect.items]
+    futures = yield from relay_threads(makers, effect.max_workers, "workbench-parallel")
     outcomes = []
     for (runner, _), future in zip(effect.items, futures):
         exc = future.exception()

@@ -6,8 +6,11 @@
     orchestrator.run("Write a brief on X")
 
 Each worker becomes a tool named after it (``researcher(task: str)``) whose description
-is the worker's system message; calling it runs the worker and returns its answer. With
-``concurrent_tool_calls=True`` several workers requested in one turn run at once.
+is the worker's system message; calling it runs the worker and returns its answer. The
+worker runs streamed: in a streaming orchestrator run its chunks (tagged with the worker's
+name) show live, between the orchestrator's tool call and its result. With
+``concurrent_tool_calls=True`` several workers requested in one turn run at once, their
+chunks interleaved as they come.
 """
 
 from __future__ import annotations
@@ -21,22 +24,39 @@ from workbench.agents.agent import Agent
 from workbench.agents.runner import Runner, merged_messages, restore_sub, unique_names
 
 
-def worker_tool(worker: Runner) -> Callable[..., str]:
-    """A @tool that delegates a task to ``worker``."""
+def worker_tool(worker: Runner) -> Callable[..., Any]:
+    """A @tool that delegates a task to ``worker``: a generator tool, so the worker's chunks
+    (tagged with its name) stream live in the orchestrator's stream; its answer is the output."""
+    from workbench.agents.effects import runner_label
+    from workbench.models.turn import AnswerText
     from workbench.tools.decorator import tool
 
-    if inspect.iscoroutinefunction(worker.run):  # a workbench.aio worker: an async tool
-        async def delegate(task: str) -> str:
-            return await worker.run(task)
+    label = runner_label(worker)
+    if inspect.iscoroutinefunction(worker.run):  # a workbench.aio worker: an async generator tool
+        async def delegate(task: str):
+            out = await worker.run(task, stream=True)
+            if isinstance(out, str):
+                yield out
+                return
+            answer = AnswerText()
+            async for chunk in out:
+                yield answer.feed(chunk).tagged(label, 0)
+            yield answer.final
     else:
-        def delegate(task: str) -> str:
-            return worker.run(task)
+        def delegate(task: str):
+            out = worker.run(task, stream=True)
+            if isinstance(out, str):                 # a user runner whose run() does not stream
+                return out
+            answer = AnswerText()
+            for chunk in out:
+                yield answer.feed(chunk).tagged(label, 0)
+            return answer.final
 
     role = getattr(worker, "system_message", None) or f"the {type(worker).__name__} {worker.name!r}"
     name = re.sub(r"\W+", "_", worker.name).strip("_") or "worker"
     description = (f"Delegate a task to the worker {worker.name!r} ({role[:300]}). "
                    "Give it a complete, self-contained task; it returns its answer.")
-    delegate.__annotations__ = {"task": str, "return": str}
+    delegate.__annotations__ = {"task": str}
     delegate.__doc__ = f"{description}\n\nArgs:\n    task: The task for this worker, with all the context it needs."
     return tool(delegate, name=name, description=description)
 

@@ -29,7 +29,6 @@ from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunA
 from workbench.models.chunks import Phase, StreamChunk
 from workbench.models.turn import AnswerText
 
-_DONE = object()
 
 
 @dataclass
@@ -155,30 +154,22 @@ async def _run_own(effect: RunOwn, stream: bool, answer: Result) -> AsyncIterato
 
 
 async def _run_all(effect: RunAll, stack: tuple, stream: bool, answer: Result) -> AsyncIterator[StreamChunk]:
-    queue: asyncio.Queue = asyncio.Queue()
+    from workbench.relay import relay_tasks
 
-    async def work(runner, task: str) -> Any:
-        result = Result()
-        try:
+    def maker(runner, task: str):
+        async def make(put) -> Any:
+            result = Result()
             async with aclosing(adrive(runner, task, effect.images, effect.generate_kwargs, stream,
                                        result, stack)) as chunks:
                 async for chunk in chunks:
-                    queue.put_nowait(chunk)
-        finally:
-            queue.put_nowait(_DONE)
-        return result.value
+                    put(chunk)
+            return result.value
+        return make
 
     tasks: list[asyncio.Task] = []
     try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(work(runner, task)) for runner, task in effect.items]
-            remaining = len(tasks)
-            while remaining:  # relay chunks as they come; a failure cancels this wait too
-                item = await queue.get()
-                if item is _DONE:
-                    remaining -= 1
-                else:
-                    yield item
+        async for item in relay_tasks([maker(runner, task) for runner, task in effect.items], tasks):
+            yield item
     except BaseExceptionGroup as group:
         finished = [Outcome(runner, t.result()) for (runner, _), t in zip(effect.items, tasks)
                     if t.done() and not t.cancelled() and t.exception() is None]

@@ -7,7 +7,8 @@ Only the execution differs.
 
 ``concurrent=True`` runs a round's calls in an ``asyncio.TaskGroup``: a call that raises
 (tool failures do not raise, they go back to the model; a forgotten ``await`` does)
-cancels its siblings, and every error surfaces in one ``ExceptionGroup``.
+cancels its siblings, and every error surfaces in one ``ExceptionGroup``. Generator tools'
+progress chunks are relayed live, from one call or from all of them at once.
 """
 
 from __future__ import annotations
@@ -55,10 +56,25 @@ async def run_tool_calls(tools, calls: list[dict[str, Any]], concurrent: bool) -
             async for item in stream_tool_call(tools, call):
                 yield item
         return
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(run_tool_call(tools, call)) for call in calls]
-    for task in tasks:
-        yield task.result()
+    from workbench.models.chunks import StreamChunk
+
+    from workbench.relay import relay_tasks
+
+    results: list[Any] = [None] * len(calls)
+
+    def maker(index: int, call: dict[str, Any]):
+        async def make(put) -> None:
+            async for item in stream_tool_call(tools, call):
+                if isinstance(item, StreamChunk):
+                    put(item)
+                else:
+                    results[index] = item
+        return make
+
+    async for chunk in relay_tasks([maker(i, call) for i, call in enumerate(calls)], []):
+        yield chunk
+    for result in results:
+        yield result
 
 
 async def run_tool_call(tools, call: dict[str, Any]) -> dict[str, Any]:

@@ -90,8 +90,9 @@ class BaseModelClient(ChatState):
             elif isinstance(step, RunTools):
                 results = []
                 if getattr(self, "concurrent_tool_calls", False) and len(step.calls) > 1:
-                    # Set by Agent(concurrent_tool_calls=True): one turn's calls run in a thread pool.
-                    for result in tools.run_many_sync(step.calls, concurrent=True):
+                    # Set by Agent(concurrent_tool_calls=True): one turn's calls run in a thread pool,
+                    # generator tools' progress relayed live from all of them.
+                    for result in (yield from tools.run_many_streaming(step.calls)):
                         results.append(result)
                         yield StreamChunk(Phase.TOOL_RESULT, result)
                 else:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import inspect
 import dataclasses
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Iterable, Iterator
 
@@ -127,8 +126,22 @@ class ToolSet:
         """Run several calls, in a thread pool when ``concurrent``; results keep the call order."""
         if not concurrent or len(calls) < 2:
             return [self.run_sync(c) for c in calls]
-        with ThreadPoolExecutor(max_workers=max_workers or min(8, len(calls))) as pool:
-            return list(pool.map(self.run_sync, calls))
+        run = self.run_many_streaming(calls, max_workers)
+        while True:
+            try:
+                next(run)
+            except StopIteration as done:
+                return done.value
+
+    def run_many_streaming(self, calls: list[dict[str, Any]],
+                           max_workers: int | None = None) -> Generator[Any, None, list[dict[str, Any]]]:
+        """Several calls at once in a thread pool; their progress chunks are yielded as they
+        come (from whichever call), and the results, in call order, returned."""
+        from workbench.relay import relay_threads
+
+        futures = yield from relay_threads([lambda call=call: self.run_streaming(call) for call in calls],
+                                           max_workers, "workbench-tools")
+        return [future.result() for future in futures]
 
 
 @dataclass(frozen=True)
