@@ -138,3 +138,22 @@ def test_a_streaming_orchestrator_shows_each_workers_chunks_live_tagged_with_its
     results = [m for m in boss.model_client.messages if m["role"] == "tool"]
     assert [m["content"] for m in results] == ["three good sources", "a short brief"]   # the answers, no thinking
     assert researcher.model_client.messages[-1]["content"] == "three good sources"
+
+
+def test_a_parallel_worker_answers_with_its_joined_outputs_and_worker_text_never_becomes_the_answer(
+        server, make_client):
+    from workbench.agents import Parallel
+
+    with FakeOpenAIServer(default=Reply(text="left half")) as left, \
+            FakeOpenAIServer(default=Reply(text="right half")) as right:
+        team = Parallel([Agent(make_client(left), name="left"), Agent(make_client(right), name="right")],
+                        name="team")
+        server.add(Reply(tool_calls=[ToolCall("team", {"task": "split it"}, id="t")]), Reply(text="Joined."))
+        boss = OrchestratorAgent.assemble(make_client(), "Delegate.", workers=[team])
+        streamed = list(boss.run("do it", stream=True))
+        assert boss.last_result == "Joined."
+    result = [m for m in boss.model_client.messages if m["role"] == "tool"][0]["content"]
+    assert result == "left half" + team.separator + "right half"        # what Parallel.run returns
+    assert any(c.agent == "left" for c in streamed) and any(c.agent == "right" for c in streamed)
+    server.add(Reply(tool_calls=[ToolCall("team", {"task": "again"}, id="u")]), Reply(text="Second."))
+    assert boss.run("again") == "Second."                        # the workers' text is not the answer

@@ -205,3 +205,18 @@ def test_bad_models_and_options_are_typed_errors_naming_the_fix(tmp_path, ic):
         ic.generate("a red square", preview_every=0)
     assert [e for e in wb.cache_info() if e.provider == "diffusers"] == [e for e in wb.cache_info()
                                                                          if e.key == ic.cache_entry.key]
+
+
+def test_a_stream_left_unread_lets_go_of_the_pipeline_when_its_generation_ends(ic):
+    import time
+
+    ic.reload()                                   # an earlier test cleared the cache
+    kept = ic.generate("a red circle", stream=True, steps=30, seed=0)
+    next(kept)                                    # started, then neither read nor closed
+    deadline = time.monotonic() + 60
+    while diffusers_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with ic.cache_entry.use() as weights:
+        assert not weights.lock.locked()          # the worker released it: the next call does not wait
+    assert data.shape_of(pixels(ic.generate("a red circle", seed=0).image)) == "circle"
+    kept.close()

@@ -114,3 +114,14 @@ def test_bad_input_fails_before_a_request(server, monkeypatch):
         wb.image_client("gemini:gemini-2.5-flash-image")
     assert server.requests == []
     assert issubclass(ImageRefusedError, ProviderError)
+
+
+def test_a_connection_failure_names_the_host_but_no_credential():
+    from workbench.errors import ConnectionFailed
+
+    ic = wb.image_client("gemini:gemini-2.5-flash-image", api_key=KEY, retry=0,
+                         base_url="http://user:pw-secret-9@127.0.0.1:9/")
+    with pytest.raises(ConnectionFailed) as caught:
+        ic.generate("a map")
+    shown = str(caught.value) + repr(caught.value) + repr(ic)
+    assert "127.0.0.1" in shown and "pw-secret-9" not in shown and KEY not in shown

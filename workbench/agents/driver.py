@@ -71,7 +71,7 @@ def _chat(effect: Chat, stream: bool) -> Generator[StreamChunk, None, Any]:
     if not stream:
         text = client.chat(effect.message, generate_kwargs=effect.generate_kwargs, images=effect.images)
         return chat_outcome(client.messages, start, text)
-    answer = AnswerText()
+    answer = AnswerText(own_only=True)
     for chunk in client.chat(effect.message, generate_kwargs=effect.generate_kwargs,
                              images=effect.images, stream=True):
         yield answer.feed(chunk).tagged(effect.agent, effect.iteration)

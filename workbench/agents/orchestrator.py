@@ -34,6 +34,7 @@ def worker_tool(worker: Runner) -> Callable[..., Any]:
     label = runner_label(worker)
     if inspect.iscoroutinefunction(worker.run):  # a workbench.aio worker: an async generator tool
         async def delegate(task: str):
+            _forget_result(worker)
             out = await worker.run(task, stream=True)
             if isinstance(out, str):
                 yield out
@@ -41,16 +42,17 @@ def worker_tool(worker: Runner) -> Callable[..., Any]:
             answer = AnswerText()
             async for chunk in out:
                 yield answer.feed(chunk).tagged(label, 0)
-            yield answer.final
+            yield _answer_of(worker, answer)
     else:
         def delegate(task: str):
+            _forget_result(worker)
             out = worker.run(task, stream=True)
             if isinstance(out, str):                 # a user runner whose run() does not stream
                 return out
             answer = AnswerText()
             for chunk in out:
                 yield answer.feed(chunk).tagged(label, 0)
-            return answer.final
+            return _answer_of(worker, answer)
 
     role = getattr(worker, "system_message", None) or f"the {type(worker).__name__} {worker.name!r}"
     name = re.sub(r"\W+", "_", worker.name).strip("_") or "worker"
@@ -59,6 +61,20 @@ def worker_tool(worker: Runner) -> Callable[..., Any]:
     delegate.__annotations__ = {"task": str}
     delegate.__doc__ = f"{description}\n\nArgs:\n    task: The task for this worker, with all the context it needs."
     return tool(delegate, name=name, description=description)
+
+
+def _forget_result(worker: Any) -> None:
+    try:
+        worker.last_result = None
+    except AttributeError:       # a user runner that keeps no last_result
+        pass
+
+
+def _answer_of(worker: Any, answer: Any) -> Any:
+    """What the worker's run returned (a Parallel's joined outputs, say), read from
+    ``last_result`` where the runner keeps it; else the streamed answer text."""
+    result = getattr(worker, "last_result", None)
+    return result if result is not None else answer.final
 
 
 @dataclass(eq=False)

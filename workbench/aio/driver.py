@@ -118,7 +118,7 @@ async def _chat(effect: Chat, stream: bool, answer: Result) -> AsyncIterator[Str
     if not stream:
         text = await client.chat(effect.message, **kwargs)
     else:
-        tracker = AnswerText()
+        tracker = AnswerText(own_only=True)
         async with aclosing(await client.chat(effect.message, stream=True, **kwargs)) as chunks:
             async for chunk in chunks:
                 yield tracker.feed(chunk).tagged(effect.agent, effect.iteration)
@@ -168,8 +168,9 @@ async def _run_all(effect: RunAll, stack: tuple, stream: bool, answer: Result) -
 
     tasks: list[asyncio.Task] = []
     try:
-        async for item in relay_tasks([maker(runner, task) for runner, task in effect.items], tasks):
-            yield item
+        async with aclosing(relay_tasks([maker(runner, task) for runner, task in effect.items], tasks)) as items:
+            async for item in items:
+                yield item
     except BaseExceptionGroup as group:
         finished = [Outcome(runner, t.result()) for (runner, _), t in zip(effect.items, tasks)
                     if t.done() and not t.cancelled() and t.exception() is None]

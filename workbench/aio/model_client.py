@@ -159,12 +159,13 @@ class AsyncBaseModelClient:
             elif isinstance(step, RunTools):
                 results = []
                 concurrent = bool(getattr(state, "concurrent_tool_calls", False))
-                async for item in run_tool_calls(tools, step.calls, concurrent):
-                    if isinstance(item, StreamChunk):     # a generator tool's progress, live
-                        yield item
-                        continue
-                    results.append(item)
-                    yield StreamChunk(Phase.TOOL_RESULT, item)
+                async with aclosing(run_tool_calls(tools, step.calls, concurrent)) as items:
+                    async for item in items:
+                        if isinstance(item, StreamChunk):     # a generator tool's progress, live
+                            yield item
+                            continue
+                        results.append(item)
+                        yield StreamChunk(Phase.TOOL_RESULT, item)
                 loop.tools_done(results)
 
     @staticmethod

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from contextlib import aclosing
 from typing import Any, AsyncIterator
 
 
@@ -49,12 +50,13 @@ async def prepare_toolset(state):
 
 
 async def run_tool_calls(tools, calls: list[dict[str, Any]], concurrent: bool) -> AsyncIterator[Any]:
-    """Results in call order (as ``ToolLoop.tools_done`` wants them); one at a time, a generator
-    tool's progress StreamChunks come live before its result (concurrent calls drop them)."""
+    """Results in call order (as ``ToolLoop.tools_done`` wants them), after the generator tools'
+    progress StreamChunks, relayed live (from all calls at once when ``concurrent``)."""
     if not concurrent or len(calls) < 2:
         for call in calls:
-            async for item in stream_tool_call(tools, call):
-                yield item
+            async with aclosing(stream_tool_call(tools, call)) as items:
+                async for item in items:
+                    yield item
         return
     from workbench.models.chunks import StreamChunk
 
@@ -64,23 +66,26 @@ async def run_tool_calls(tools, calls: list[dict[str, Any]], concurrent: bool) -
 
     def maker(index: int, call: dict[str, Any]):
         async def make(put) -> None:
-            async for item in stream_tool_call(tools, call):
-                if isinstance(item, StreamChunk):
-                    put(item)
-                else:
-                    results[index] = item
+            async with aclosing(stream_tool_call(tools, call)) as items:
+                async for item in items:
+                    if isinstance(item, StreamChunk):
+                        put(item)
+                    else:
+                        results[index] = item
         return make
 
-    async for chunk in relay_tasks([maker(i, call) for i, call in enumerate(calls)], []):
-        yield chunk
+    async with aclosing(relay_tasks([maker(i, call) for i, call in enumerate(calls)], [])) as chunks:
+        async for chunk in chunks:
+            yield chunk
     for result in results:
         yield result
 
 
 async def run_tool_call(tools, call: dict[str, Any]) -> dict[str, Any]:
     result = None
-    async for item in stream_tool_call(tools, call):
-        result = item
+    async with aclosing(stream_tool_call(tools, call)) as items:
+        async for item in items:
+            result = item
     return result
 
 
@@ -94,23 +99,35 @@ async def stream_tool_call(tools, call: dict[str, Any]) -> AsyncIterator[Any]:
         yield prepared
         return
     awaited = prepared.is_async or (prepared.source == "mcp" and getattr(tools.mcp_client, "is_async", False))
-    try:
-        if prepared.streams:
-            from workbench.aio.bridge import iterate_in_thread
+    if not prepared.streams:
+        try:
+            output = await prepared.fn(**prepared.args) if awaited else \
+                await asyncio.to_thread(prepared.fn, **prepared.args)
+        except Exception as exc:  # the tool's own failure goes back to the model, as in the sync client
+            yield prepared.fail(exc)
+            return
+        yield prepared.finish(output)  # raises TypeError for a forgotten await (a coroutine result)
+        return
+    from workbench.aio.bridge import iterate_in_thread
 
-            items = atool_items(prepared.fn(**prepared.args)) if prepared.is_async else \
-                iterate_in_thread(lambda: tool_items(prepared.fn(**prepared.args)), name="workbench-aio-tool")
-            output = None
-            async for item in items:
-                if isinstance(item, ToolOutput):
-                    output = item.value
-                elif isinstance(item, StreamChunk):
-                    yield item
-        elif awaited:
-            output = await prepared.fn(**prepared.args)
-        else:
-            output = await asyncio.to_thread(prepared.fn, **prepared.args)
-    except Exception as exc:  # the tool's own failure goes back to the model, as in the sync client
+    try:
+        items = atool_items(prepared.fn(**prepared.args)) if prepared.is_async else \
+            iterate_in_thread(lambda: tool_items(prepared.fn(**prepared.args)), name="workbench-aio-tool")
+    except Exception as exc:
         yield prepared.fail(exc)
         return
-    yield prepared.finish(output)  # raises TypeError for a forgotten await (a coroutine result)
+    output = None
+    async with aclosing(items):
+        while True:
+            try:
+                item = await anext(items)
+            except StopAsyncIteration:
+                break
+            except Exception as exc:      # the tool failed part-way: that goes back to the model
+                yield prepared.fail(exc)
+                return
+            if isinstance(item, ToolOutput):
+                output = item.value
+            elif isinstance(item, StreamChunk):
+                yield item                 # outside the try: what is thrown in here is not the tool's failure
+    yield prepared.finish(output)

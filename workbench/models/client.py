@@ -104,7 +104,7 @@ class BaseModelClient(ChatState):
 
     @staticmethod
     def _consume(chunks: Iterator[StreamChunk]) -> str:
-        answer = AnswerText()
+        answer = AnswerText(own_only=True)
         for chunk in chunks:
             answer.feed(chunk)
         return answer.text

@@ -75,14 +75,19 @@ class TurnResult:
 class AnswerText:
     """The answer of a whole chat, fed its chunks: the text of its last model call.
 
-    Earlier model calls of the chat led to tools; their text is not the answer.
+    Earlier model calls of the chat led to tools; their text is not the answer. With
+    ``own_only`` (a client's chat) chunks already tagged with an agent are passed over: they
+    came from a tool (an orchestrator's worker), not from this chat's model.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, own_only: bool = False) -> None:
         self._current: list[str] = []
         self.text = ""
+        self.own_only = own_only
 
     def feed(self, chunk: StreamChunk) -> StreamChunk:
+        if self.own_only and chunk.agent is not None:
+            return chunk
         if chunk.phase is Phase.TEXT:
             self._current.append(chunk.content)
         elif chunk.phase is Phase.DONE:

@@ -26,7 +26,7 @@ def image_tool(client: Any, *, name: str = "generate_image", description: str | 
     from workbench.models.images.result import IMAGES_DIR, png_size, save_png
     from workbench.tools.decorator import tool
 
-    ic = image_client(client)
+    ic = image_client(getattr(client, "sync_client", client))     # an aio image client works too
     target = Path(folder) if folder is not None else IMAGES_DIR
     every = preview_every if preview_every is not None else _default_preview_every(ic, defaults)
     ic.request("check", **{"preview_every": every, **defaults})      # bad defaults fail now, not in the agent

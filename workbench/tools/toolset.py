@@ -109,16 +109,26 @@ class ToolSet:
                 "(aio.client / aio.Agent), or make the tool a plain def.")
         try:
             output = prepared.fn(**prepared.args)
-            if prepared.streams:
-                items = tool_items(output)
-                output = None
-                for item in items:
-                    if isinstance(item, ToolOutput):
-                        output = item.value
-                    else:
-                        yield item
         except Exception as exc:
             return prepared.fail(exc)
+        if not prepared.streams:
+            return prepared.finish(output)
+        items = tool_items(output)
+        output = None
+        try:
+            while True:
+                try:
+                    item = next(items)
+                except StopIteration:
+                    break
+                except Exception as exc:   # the tool failed part-way: that goes back to the model
+                    return prepared.fail(exc)
+                if isinstance(item, ToolOutput):
+                    output = item.value
+                else:
+                    yield item             # outside the try: what is thrown in here is not the tool's failure
+        finally:
+            items.close()                  # closing the run closes the tool
         return prepared.finish(output)
 
     def run_many_sync(self, calls: list[dict[str, Any]], concurrent: bool = False,

@@ -399,21 +399,34 @@ class DiffusersImageClient(BaseImageClient):
         return weights.img2img
 
     def _chunks(self, request: ImageRequest) -> Iterator[StreamChunk]:
+        """The generation's chunks. The pipeline's lock and the cache lease are taken here and
+        handed to the worker thread, which lets go of them when the pipeline returns: a stream
+        closed, dropped or left unread never holds the pipeline longer than its generation."""
         if "strength" in request.options and request.reference_image is None:
             raise ConfigurationError("strength= goes with reference_image= (how far to move from it).")
         seed = request.seed if request.seed is not None else secrets.randbelow(2 ** 31)
-        with self._entry.use() as weights:
-            limit = wait_limit(SLOT_TIMEOUT_ENV, DEFAULT_SLOT_WAIT_S)
-            if not weights.lock.acquire(timeout=limit):
-                raise WaitTimeout(f"{self.model_string}: another generation has held this pipeline for over "
-                                  f"{limit:g} s. Let calls wait longer with ${SLOT_TIMEOUT_ENV} (seconds), or "
-                                  "load a second copy (another dtype or device).", setting=SLOT_TIMEOUT_ENV)
-            try:
-                yield from self._run(request, weights, seed)
-            finally:
-                weights.lock.release()
+        lease = self._entry.use()
+        weights = lease.__enter__()
+        limit = wait_limit(SLOT_TIMEOUT_ENV, DEFAULT_SLOT_WAIT_S)
+        if not weights.lock.acquire(timeout=limit):
+            lease.__exit__(None, None, None)
+            raise WaitTimeout(f"{self.model_string}: another generation has held this pipeline for over "
+                              f"{limit:g} s. Let calls wait longer with ${SLOT_TIMEOUT_ENV} (seconds), or "
+                              "load a second copy (another dtype or device).", setting=SLOT_TIMEOUT_ENV)
 
-    def _run(self, request: ImageRequest, weights: PipelineWeights, seed: int) -> Iterator[StreamChunk]:
+        def release() -> None:
+            weights.lock.release()
+            lease.__exit__(None, None, None)
+
+        handed = threading.Event()     # set once the worker owns the lock and the lease
+        try:
+            yield from self._run(request, weights, seed, release, handed)
+        finally:
+            if not handed.is_set():
+                release()
+
+    def _run(self, request: ImageRequest, weights: PipelineWeights, seed: int, release, handed: threading.Event,
+             ) -> Iterator[StreamChunk]:
         pipe = self._pipeline_for(request, weights)
         kwargs = self.call_kwargs(request, seed)
         every = request.preview_every
@@ -444,6 +457,11 @@ class DiffusersImageClient(BaseImageClient):
 
         kwargs["callback_on_step_end"] = on_step
         kwargs["callback_on_step_end_tensor_inputs"] = ["latents"]
+        params = frozenset(inspect.signature(pipe.__call__).parameters)
+        if "callback_on_step_end" not in params:
+            raise ConfigurationError(f"{self.model_string} ({type(pipe).__name__}) has no step callback "
+                                     "(callback_on_step_end), so it cannot be streamed or stopped here.")
+        kwargs = {k: v for k, v in kwargs.items() if k in params or k == "prompt"}
         scheduler = pipe.scheduler
         original_step = scheduler.step
 
@@ -468,8 +486,10 @@ class DiffusersImageClient(BaseImageClient):
             finally:
                 if preview is not None:
                     del scheduler.step          # back to the class's method
+                release()
 
         worker = threading.Thread(target=work, name=f"workbench-diffusers-{self.model_id}", daemon=True)
+        handed.set()
         worker.start()
         try:
             while True:
@@ -494,8 +514,9 @@ class DiffusersImageClient(BaseImageClient):
             yield StreamChunk(Phase.DONE, {"model": self.model_string, "seed": seed, "steps": steps,
                                            "timings": timings, "usage": {"images": len(images), "steps": steps}})
         finally:
-            stop.set()
-            worker.join()
+            stop.set()                               # the next step callback interrupts the pipeline
+            if threading.current_thread() is not worker:
+                worker.join()
 
 
 def _labelled(loaded: Loaded, label: str) -> Loaded:
@@ -520,6 +541,9 @@ def _quiet_fit(pipe: Any) -> LatentPreview | None:
 
 
 def _mapped(exc: BaseException, model: str) -> BaseException:
-    if isinstance(exc, ValueError) and ("divisible by" in str(exc) or "must be" in str(exc)):
-        return ConfigurationError(f"{model}: {exc}")
+    """diffusers' own check of the size is the user's to fix; anything else stays what it is."""
+    if isinstance(exc, ValueError) and "divisible by" in str(exc):
+        error = ConfigurationError(f"{model}: {exc}")
+        error.__cause__ = exc
+        return error
     return exc

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import weakref
 from typing import Any, Iterator
 
 from workbench.errors import ConfigurationError, ImageRefusedError, MissingAPIKeyError, MissingDependencyError
@@ -49,15 +50,36 @@ class GeminiImageClient(BaseImageClient):
 
         _, model_id = parse_model_string(model)
         genai, types = _genai()
+        from workbench.models.providers.base import _Secret
+
         key = api_key or next((os.environ[e] for e in KEY_ENVS if os.environ.get(e)), None)
         if not key:
             raise MissingAPIKeyError("gemini", KEY_ENVS[0])
         self.timeout = float(timeout) if timeout is not None else default_timeout()
         self.retry = as_policy(retry)
         self.base_url = base_url
-        options = types.HttpOptions(base_url=base_url, timeout=int(self.timeout * 1000))
-        self._sdk = genai.Client(api_key=key, http_options=options)
+        self._api_key = _Secret(key)
+        self._sdk = self._new_sdk()
+        self._async_sdks: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
         super().__init__(f"gemini:{model_id}", image_spec("gemini", model_id))
+
+    def _new_sdk(self) -> Any:
+        genai, types = _genai()
+        options = types.HttpOptions(base_url=self.base_url, timeout=int(self.timeout * 1000))
+        return genai.Client(api_key=self._api_key.get(), http_options=options)
+
+    def _async_sdk(self) -> Any:
+        """The SDK's async client for the running event loop (its connections belong to one loop)."""
+        loop = asyncio.get_running_loop()
+        sdk = self._async_sdks.get(loop)
+        if sdk is None:
+            sdk = self._async_sdks[loop] = self._new_sdk().aio
+        return sdk
+
+    def _credentials(self) -> list[str]:
+        from workbench.models.redact import url_secrets
+
+        return [self._api_key.get()] + url_secrets(self.base_url)
 
     def __repr__(self) -> str:
         return f"<GeminiImageClient {self.model_string}>"
@@ -116,23 +138,31 @@ class GeminiImageClient(BaseImageClient):
         return chunks
 
     def failure(self, exc: BaseException, started: bool = False) -> BaseException:
-        """Our typed error for an SDK or transport exception (key-free), or ``exc`` itself."""
-        from workbench.models.redact import redact_text
+        """Our typed error for an SDK or transport exception, or ``exc`` itself; either way
+        with no credential in it (the key, the base URL's user info and query values)."""
+        from workbench.models.providers.base import _redact_in_place
+        from workbench.models.redact import redact_text, safe_host
         from workbench.models.wire.common import error_for_status, map_error
 
         if isinstance(exc, (ImageRefusedError, ConfigurationError)):
             return exc
+        secrets = self._credentials()
+        _redact_in_place(exc, secrets)
         code = getattr(exc, "code", None)
         if isinstance(code, int) and code >= 400:
-            return error_for_status(code, redact_text(str(getattr(exc, "message", "") or exc)),
+            return error_for_status(code, redact_text(str(getattr(exc, "message", "") or exc), secrets),
                                     provider=self.provider, model=self.spec.id)
         if type(exc).__name__ in ("ReadTimeout", "ConnectTimeout", "TimeoutException", "WriteTimeout"):
             from workbench.errors import RequestTimeout
 
             return RequestTimeout(f"gemini did not answer within {self.timeout:g} s: raise timeout= (or "
                                   "$WORKBENCH_TIMEOUT).", timeout=self.timeout, provider=self.provider)
-        mapped = map_error(exc, provider=self.provider, host=self.base_url, started=started)
-        return mapped if mapped is not None else exc
+        host = safe_host(self.base_url) if self.base_url else None
+        mapped = map_error(exc, provider=self.provider, host=host, started=started)
+        if mapped is not None:
+            _redact_in_place(mapped, secrets)
+            return mapped
+        return exc
 
     def _wait(self, exc: Exception, failures: int, waited: float) -> float:
         error = self.failure(exc)
@@ -171,6 +201,10 @@ class GeminiImageClient(BaseImageClient):
             if error is exc:
                 raise
             raise error from None
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
 
     # -- the async call (workbench.aio) ---------------------------------------------------------
     async def _achunks(self, request: ImageRequest):
@@ -179,11 +213,11 @@ class GeminiImageClient(BaseImageClient):
         while True:
             try:
                 if not request.stream:
-                    answer = await self._sdk.aio.models.generate_content(**kwargs)
+                    answer = await self._async_sdk().models.generate_content(**kwargs)
                     for chunk in self.answer_chunks(answer, 1, 1):
                         yield chunk
                     return
-                events = (await self._sdk.aio.models.generate_content_stream(**kwargs)).__aiter__()
+                events = (await self._async_sdk().models.generate_content_stream(**kwargs)).__aiter__()
                 first = await anext(events, None)
                 break
             except Exception as exc:
@@ -203,6 +237,18 @@ class GeminiImageClient(BaseImageClient):
             if error is exc:
                 raise
             raise error from None
+        finally:
+            close = getattr(events, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def aclose(self) -> None:
+        """Close the async SDK clients' connections (one per event loop that used them)."""
+        loop = asyncio.get_running_loop()
+        sdk = self._async_sdks.pop(loop, None)
+        close = getattr(sdk, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def _name(value: Any) -> str:

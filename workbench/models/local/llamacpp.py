@@ -120,7 +120,11 @@ class _Context(native.Context):
     """A native context that knows its weights (a clear closes every context of them)."""
 
     def __init__(self, weights: LlamaWeights, n_ctx: int, n_batch: int, n_threads: int | None):
-        super().__init__(weights.model, n_ctx, n_batch, n_threads)
+        try:
+            super().__init__(weights.model, n_ctx, n_batch, n_threads)
+        except native.NativeError as exc:
+            raise ProviderError(f"llama.cpp could not make a context of n_ctx={n_ctx} ({exc.reason}): lower n_ctx "
+                                "or free memory.", provider=KIND) from exc
         self.weights = weights
         weights.contexts.append(self)
 

@@ -34,7 +34,7 @@ _log_callback = None
 
 
 class NativeError(Exception):
-    """llama.cpp refused: ``stage`` is "load" or "decode", ``reason`` its own words."""
+    """llama.cpp refused: ``stage`` is "load", "context" or "decode", ``reason`` its own words."""
 
     def __init__(self, stage: str, reason: str):
         super().__init__(reason)
@@ -139,7 +139,10 @@ class Context:
         params.n_batch = params.n_ubatch = min(n_batch, n_ctx)
         if n_threads:
             params.n_threads = params.n_threads_batch = n_threads
-        self.ctx = _internals.LlamaContext(model=model, params=params, verbose=False)
+        try:
+            self.ctx = _internals.LlamaContext(model=model, params=params, verbose=False)
+        except ValueError as exc:           # out of memory for the KV cache, a bad n_ctx...
+            raise NativeError("context", str(exc)) from exc
         self.batch = _internals.LlamaBatch(n_tokens=params.n_batch, embd=0, n_seq_max=1, verbose=False)
         self.n_ctx = self.ctx.n_ctx()
         self.n_batch = params.n_batch
@@ -185,7 +188,15 @@ def sampler(options: dict[str, Any]) -> Any:
 
 
 # -- the log -------------------------------------------------------------------------------------------
+_install_lock = threading.Lock()
+
+
 def _install_log_callback() -> None:
+    with _install_lock:            # two first loads at once must not leave llama.cpp a freed callback
+        _install_once()
+
+
+def _install_once() -> None:
     global _log_callback
     llama_cpp = lib()
     if _log_callback is not None:
