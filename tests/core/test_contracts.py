@@ -191,10 +191,11 @@ def test_repr_never_shows_api_key():
 def test_import_workbench_is_light():
     code = ("import sys, workbench, workbench.models, workbench.prompts, workbench.evals; "
             "from workbench.evals import Benchmark; from workbench.prompts import PromptCatalog, ExactMatchScorer; "
-            "import workbench.memory, workbench.history, workbench.log, workbench.models.images; "
+            "import workbench.memory, workbench.history, workbench.log, workbench.models.images, workbench.tools; "
             "from workbench.history import ConversationManager; workbench.log.enabled(); "
             "heavy = [m for m in ('openai', 'anthropic', 'ollama', 'torch', 'transformers', 'llama_cpp', 'IPython', "
-            "'ipywidgets', 'anywidget', 'fastmcp', 'pandas', 'ray', 'deepeval', 'apsw', 'sqlite_vec', 'numpy') "
+            "'ipywidgets', 'anywidget', 'fastmcp', 'pandas', 'ray', 'deepeval', 'apsw', 'sqlite_vec', 'numpy', "
+            "'diffusers', 'PIL', 'google.genai') "
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
