@@ -35,7 +35,7 @@ def mean_colour(png: bytes) -> tuple[int, ...]:
 
 def test_a_whole_answer_is_the_inline_image_sent_as_generate_content_with_image_modality(server):
     result = client_for(server).generate("a red lighthouse", size=(1536, 1024))
-    assert len(result) == 1 and mean_colour(result.pngs[0])[0] > 200
+    assert len(result) == 1 and mean_colour(result.pngs[0])[0] > 200 and result.size == (64, 42)   # 3:2
     assert result.usage["input_tokens"] == 3 and result.usage["output_tokens"] == 1290
     sent = server.last_request
     assert sent.path.endswith("/models/gemini-2.5-flash-image:generateContent")

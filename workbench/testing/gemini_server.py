@@ -2,7 +2,7 @@
 
 ``POST /v1beta/models/{model}:generateContent`` answers one candidate whose parts are a
 short text and an ``inlineData`` PNG (its colour follows the prompt, as on the fake OpenAI
-images endpoint); ``:streamGenerateContent?alt=sse`` sends the same as server-sent events,
+images endpoint, its shape the asked ``aspectRatio``); ``:streamGenerateContent?alt=sse`` sends the same as server-sent events,
 first ``thought_images`` interim "thought" images (``"thought": true``), then the answer.
 Point the google-genai SDK at it with ``http_options={"base_url": server.base_url}``.
 
@@ -74,7 +74,7 @@ class FakeGeminiServer(FakeServer):
                                     "finishReason": reply.finish_reason, "index": 0}],
                     "usageMetadata": usage, "modelVersion": model}
         parts = [{"text": reply.text or f"Here is {prompt}."},
-                 {"inlineData": {"mimeType": "image/png", "data": _png(prompt, 1.0)}}]
+                 {"inlineData": {"mimeType": "image/png", "data": _png(prompt, 1.0, _aspect(body))}}]
         return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
                 "usageMetadata": usage, "modelVersion": model, "responseId": "fake-" + str(len(self.requests))}
 
@@ -94,7 +94,18 @@ def _prompt_of(body: Any) -> str:
     return " ".join(texts)
 
 
-def _png(prompt: str, shade: float) -> str:
+def _aspect(body: Any) -> str | None:
+    """The picture's size for the asked aspect ratio ("16:9" -> 1024x576), as the images fake takes it."""
+    ratio = ((body.get("generationConfig") or {}).get("imageConfig") or {}).get("aspectRatio")
+    try:
+        w, h = (int(v) for v in str(ratio).split(":"))
+    except ValueError:
+        return None
+    side = 1024
+    return f"{side}x{side * h // w}" if w >= h else f"{side * w // h}x{side}"
+
+
+def _png(prompt: str, shade: float, size: str | None = None) -> str:
     from workbench.testing.images import prompt_png_b64
 
-    return prompt_png_b64(prompt, None, shade=shade)
+    return prompt_png_b64(prompt, size, shade=shade)
