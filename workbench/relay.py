@@ -21,6 +21,15 @@ from typing import Any, AsyncIterator, Callable, Generator, Iterator
 _DONE = object()
 
 
+def run_to_end(generator: Iterator[Any]) -> Any:
+    """Exhaust a generator (dropping what it yields) and return its return value."""
+    while True:
+        try:
+            next(generator)
+        except StopIteration as stop:
+            return stop.value
+
+
 def relay_threads(makers: list[Callable[[], Iterator[Any]]], max_workers: int | None = None,
                   prefix: str = "workbench-relay") -> Generator[Any, None, list[Future]]:
     items: queue.Queue = queue.Queue()

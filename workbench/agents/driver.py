@@ -8,7 +8,7 @@ work runs in a thread pool; its chunks cross over as they come (``workbench.rela
 from __future__ import annotations
 
 import inspect
-from typing import Any, Generator, Iterator
+from typing import Any, Generator
 
 from workbench.agents.effects import (Call, Chat, Checkpoint, Outcome, Run, RunAll, RunOwn, chat_outcome, chat_started,
                                       fire_checkpoint_hooks, runner_label)
@@ -110,12 +110,3 @@ def _run_all(effect: RunAll, stack: tuple, stream: bool) -> Generator[StreamChun
         exc = future.exception()
         outcomes.append(Outcome(runner, error=exc) if exc is not None else Outcome(runner, future.result()))
     return outcomes
-
-
-def run_to_end(chunks: Iterator[StreamChunk]) -> Any:
-    """Exhaust a drive() generator (nothing streams when stream=False) and return its value."""
-    while True:
-        try:
-            next(chunks)
-        except StopIteration as stop:
-            return stop.value

@@ -22,7 +22,8 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Generator, Iterator
 
-from workbench.agents.driver import drive, run_to_end
+from workbench.agents.driver import drive
+from workbench.relay import run_to_end
 from workbench.errors import CheckpointError
 from workbench.models.chunks import Phase, StreamChunk, filter_chunks
 from workbench.models.client import BaseModelClient

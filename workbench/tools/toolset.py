@@ -87,12 +87,9 @@ class ToolSet:
     def run_sync(self, call: dict[str, Any]) -> dict[str, Any]:
         """Run one requested call; never raises for the tool's own failures (a generator
         tool's progress is dropped: ``run_streaming`` relays it)."""
-        run = self.run_streaming(call)
-        while True:
-            try:
-                next(run)
-            except StopIteration as done:
-                return done.value
+        from workbench.relay import run_to_end
+
+        return run_to_end(self.run_streaming(call))
 
     def run_streaming(self, call: dict[str, Any]) -> Generator[Any, None, dict[str, Any]]:
         """Run one requested call, yielding a generator tool's progress chunks as they come;
@@ -136,12 +133,9 @@ class ToolSet:
         """Run several calls, in a thread pool when ``concurrent``; results keep the call order."""
         if not concurrent or len(calls) < 2:
             return [self.run_sync(c) for c in calls]
-        run = self.run_many_streaming(calls, max_workers)
-        while True:
-            try:
-                next(run)
-            except StopIteration as done:
-                return done.value
+        from workbench.relay import run_to_end
+
+        return run_to_end(self.run_many_streaming(calls, max_workers))
 
     def run_many_streaming(self, calls: list[dict[str, Any]],
                            max_workers: int | None = None) -> Generator[Any, None, list[dict[str, Any]]]:

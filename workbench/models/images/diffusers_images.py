@@ -24,6 +24,7 @@ sets the pipeline's interrupt flag and joins the thread; the lock is released.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import io
 import json
@@ -144,7 +145,6 @@ class PipelineWeights:
     pipe: Any
     placement: str
     class_name: str
-    call_params: frozenset[str]
     preview: "LatentPreview | None" = None
     preview_fitted: bool = False
     img2img: Any = None
@@ -176,8 +176,7 @@ def load_pipeline(folder: Path, class_name: str, dtype: str, placement: str, var
         pipe.to("cuda")
     elif placement == "offload":
         pipe.enable_model_cpu_offload()
-    params = frozenset(inspect.signature(pipe.__call__).parameters)
-    weights = PipelineWeights(pipe, placement, class_name, params, preview=LatentPreview.from_folder(folder))
+    weights = PipelineWeights(pipe, placement, class_name, preview=LatentPreview.from_folder(folder))
     weights.preview_fitted = weights.preview is not None
     return Loaded(weights, bytes_by_device=_sizes(weights), close=_close)
 
@@ -316,7 +315,7 @@ class DiffusersImageClient(BaseImageClient):
         self.model_id, self.folder, self.variant = model_id, folder, variant
         self.class_name = pipeline_class_name(folder)
         self.asked_placement = device
-        placement = decide_placement(device, folder, variant) if device in ("auto", "cuda", "offload") else "cpu"
+        placement = decide_placement(device, folder, variant)
         self.dtype = normalize_value("dtype", dtype) if dtype is not None else default_dtype(placement)
         self._load_kwargs = dict(load_kwargs or {})
         self._placement = placement
@@ -353,10 +352,9 @@ class DiffusersImageClient(BaseImageClient):
         from dataclasses import replace
 
         with self._entry.use() as weights:
-            params, pipe = weights.call_params, weights.pipe
-            size = self.spec.default_size
-            if size is None or self.spec.id not in ("workbench-tiny-sd",):
-                size = _native_size(pipe) or size
+            pipe = weights.pipe
+            params = call_params(type(pipe))
+            size = self.spec.default_size or _native_size(pipe)     # the catalog's, else the UNet's
             self.spec = replace(self.spec, negative_prompt="negative_prompt" in params,
                                 default_guidance=self.spec.default_guidance if "guidance_scale" in params else None,
                                 seed="generator" in params, default_size=size)
@@ -457,7 +455,7 @@ class DiffusersImageClient(BaseImageClient):
 
         kwargs["callback_on_step_end"] = on_step
         kwargs["callback_on_step_end_tensor_inputs"] = ["latents"]
-        params = frozenset(inspect.signature(pipe.__call__).parameters)
+        params = call_params(type(pipe))
         if "callback_on_step_end" not in params:
             raise ConfigurationError(f"{self.model_string} ({type(pipe).__name__}) has no step callback "
                                      "(callback_on_step_end), so it cannot be streamed or stopped here.")
@@ -517,6 +515,12 @@ class DiffusersImageClient(BaseImageClient):
             stop.set()                               # the next step callback interrupts the pipeline
             if threading.current_thread() is not worker:
                 worker.join()
+
+
+@functools.lru_cache(maxsize=None)
+def call_params(pipeline_class: type) -> frozenset[str]:
+    """The names a pipeline's __call__ takes (read once per class)."""
+    return frozenset(inspect.signature(pipeline_class.__call__).parameters)
 
 
 def _labelled(loaded: Loaded, label: str) -> Loaded:

@@ -164,13 +164,17 @@ class GeminiImageClient(BaseImageClient):
             return mapped
         return exc
 
+    def _raise(self, exc: Exception, started: bool) -> None:
+        """Raise our typed error for ``exc`` (or ``exc`` itself when it is not a provider failure)."""
+        error = self.failure(exc, started=started)
+        if error is exc:
+            raise exc
+        raise error from None
+
     def _wait(self, exc: Exception, failures: int, waited: float) -> float:
-        error = self.failure(exc)
-        wait = self.retry.delay(failures, error, waited)
+        wait = self.retry.delay(failures, self.failure(exc), waited)
         if wait is None:
-            if error is exc:
-                raise exc
-            raise error from None
+            self._raise(exc, started=False)
         return wait
 
     # -- the sync call ------------------------------------------------------------------------
@@ -197,10 +201,7 @@ class GeminiImageClient(BaseImageClient):
                 yield from self.answer_chunks(first, step, None)
                 first = next(events, None)
         except Exception as exc:
-            error = self.failure(exc, started=True)
-            if error is exc:
-                raise
-            raise error from None
+            self._raise(exc, started=True)
         finally:
             close = getattr(events, "close", None)
             if close is not None:
@@ -233,10 +234,7 @@ class GeminiImageClient(BaseImageClient):
                     yield chunk
                 first = await anext(events, None)
         except Exception as exc:
-            error = self.failure(exc, started=True)
-            if error is exc:
-                raise
-            raise error from None
+            self._raise(exc, started=True)
         finally:
             close = getattr(events, "aclose", None)
             if close is not None:
